@@ -1,0 +1,167 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# meshvpn - a VpnCloud 2.x compatible mesh VPN node.
+#
+#   make              build ./meshvpn
+#   make check        install missing Debian build deps, build, run every test
+#   make demo         three nodes in network namespaces (see README.md)
+#   make unit asan fuzz fuzz-run integration install clean deps
+#
+# Overridable: PREFIX DESTDIR BINDIR SBINDIR MANDIR SYSCONFDIR SYSTEMDUNITDIR CC CLANG V=1
+
+PKG_CONFIG ?= pkg-config
+CC ?= cc
+CLANG ?= clang
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
+
+BUILD ?= build
+BIN := $(if $(filter build,$(BUILD)),meshvpn,$(BUILD)/meshvpn)
+
+PKGS := libsodium libcrypto libssl miniupnpc yaml-0.1 jansson
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# Debian's libwslay-dev ships no .pc file.
+WSLAY_LIBS := $(shell $(PKG_CONFIG) --libs libwslay 2>/dev/null || echo -lwslay)
+CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+
+OPT ?= -O2 -g
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wno-missing-field-initializers
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) -Iinclude $(PKG_CFLAGS) -MMD -MP
+ifeq ($(SAN),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+BASE_CFLAGS += -O1 -g $(SAN_FLAGS)
+LDFLAGS_EXTRA := $(SAN_FLAGS)
+else
+BASE_CFLAGS += $(OPT) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+LDFLAGS_EXTRA := -pie -Wl,-z,relro,-z,now
+endif
+ALL_CFLAGS := $(BASE_CFLAGS) $(CFLAGS)
+LIBS := $(PKG_LIBS) $(WSLAY_LIBS) -lpthread
+
+SRCS := $(wildcard src/*.c)
+LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+OBJ := $(BUILD)/obj
+LIB_OBJS := $(LIB_SRCS:src/%.c=$(OBJ)/%.o)
+LIBA := $(BUILD)/libmeshvpn.a
+
+TEST_SRCS := $(wildcard tests/unit/test_*.c)
+TESTS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_OBJS := $(LIB_SRCS:src/%.c=build/fuzz/obj/%.o)
+FUZZ_TIME ?= 10
+INTEGRATION ?= $(sort $(wildcard tests/integration/*.sh))
+
+ifeq ($(V),1)
+Q :=
+say :=
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+.PHONY: all check deps unit asan fuzz fuzz-run integration install uninstall clean demo
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(BIN)
+
+$(OBJ)/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJS)
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
+
+$(BIN): $(OBJ)/main.o $(LIBA)
+	$(call say,LD,$@)$(CC) $(LDFLAGS_EXTRA) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%.o: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -c -o $@ $<
+
+# A test may list extra link flags (e.g. -Wl,--wrap=randombytes_buf) in test_X.ldflags.
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBA)
+	$(call say,LD,$@)$(CC) $(LDFLAGS_EXTRA) $(LDFLAGS) -o $@ $< $(LIBA) \
+		$(shell cat tests/unit/$*.ldflags 2>/dev/null) $(CMOCKA_LIBS) $(LIBS)
+
+unit: $(TESTS)
+	@fail=0; for t in $(TESTS); do \
+		echo "== $$t"; \
+		CMOCKA_MESSAGE_OUTPUT=TAP $$t || { echo "FAILED: $$t"; fail=1; }; \
+	done; exit $$fail
+
+asan:
+	$(MAKE) BUILD=build/asan SAN=1 unit
+
+build/fuzz/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(call say,CLANG,$<)$(CLANG) -std=gnu11 -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) -g -O1 \
+		-fsanitize=fuzzer-no-link,address,undefined -DMESHVPN_FUZZ -MMD -MP -c -o $@ $<
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
+	@mkdir -p $(@D)
+	$(call say,CLANG,$@)$(CLANG) -std=gnu11 -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) -g -O1 \
+		-fsanitize=fuzzer,address,undefined -DMESHVPN_FUZZ -o $@ $< $(FUZZ_OBJS) $(LIBS)
+
+fuzz: $(FUZZERS)
+
+# Runs every fuzz target for FUZZ_TIME seconds, seeded from tests/fuzz/corpus/<name>/.
+fuzz-run: $(FUZZERS)
+	@for f in $(FUZZERS); do \
+		n=$$(basename $$f); mkdir -p build/fuzz/work-$$n tests/fuzz/corpus/$$n; \
+		echo "== $$n ($(FUZZ_TIME) s)"; \
+		$$f -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+			build/fuzz/work-$$n tests/fuzz/corpus/$$n 2>build/fuzz/$$n.log \
+			|| { tail -n 60 build/fuzz/$$n.log; exit 1; }; \
+		grep -E '^stat::number_of_executed_units' build/fuzz/$$n.log || true; \
+	done
+
+# Integration tests need root, ip netns and /dev/net/tun; each exits 77 to skip.
+integration: $(BIN)
+	@fail=0; for t in $(INTEGRATION); do \
+		echo "== $$t"; \
+		MESHVPN=$(abspath $(BIN)) timeout -k 10 300 sh $$t; rc=$$?; \
+		case $$rc in 0) echo "PASS: $$t";; 77) echo "SKIP: $$t";; \
+		*) echo "FAIL: $$t (exit $$rc)"; fail=1;; esac; \
+	done; exit $$fail
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) asan
+	$(MAKE) fuzz-run
+	$(MAKE) integration
+
+# Debian packages needed to build and test; installed with apt-get when missing.
+DEB_DEPS := gcc make pkg-config libc6-dev libsodium-dev libssl-dev libminiupnpc-dev \
+	libwslay-dev libyaml-dev libjansson-dev libcmocka-dev clang libclang-rt-14-dev \
+	iproute2 iputils-ping iperf3 procps ethtool
+deps:
+	@missing=""; for p in $(DEB_DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' \
+			|| missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "run as root (or install:$$missing)"; exit 1; fi; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+install: $(BIN)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/meshvpn
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/meshvpn
+
+clean:
+	rm -rf build meshvpn
+
+-include $(LIB_OBJS:.o=.d) $(OBJ)/main.d $(TESTS:=.d) $(FUZZ_OBJS:.o=.d)
