@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* net.h - the node's UDP socket: dual-stack open, recvmmsg/sendmmsg batches, counters. */
+#ifndef MESHVPN_NET_H
+#define MESHVPN_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+#include "bytes.h"
+#include "loop.h"
+#include "util.h"
+
+#define NET_BATCH 64                 /* datagrams per recvmmsg / sendmmsg call */
+#define NET_SOCKBUF_SIZE (4 << 20)   /* requested SO_RCVBUF / SO_SNDBUF */
+#define NET_TX_WAIT_MS 10            /* at most this long per flush waiting for POLLOUT */
+
+/* Counters, only ever incremented; the caller reads them (stats, statsd). */
+struct net_stats {
+	uint64_t rx_packets;
+	uint64_t rx_bytes;
+	uint64_t rx_dropped;  /* truncated datagrams and unusable source addresses */
+	uint64_t tx_packets;
+	uint64_t tx_bytes;
+	uint64_t tx_errors;   /* per-destination send failures (EHOSTUNREACH, EPERM, ...) */
+	uint64_t tx_dropped;  /* not sent because the socket buffer stayed full */
+};
+
+struct net {
+	struct loop_src src; /* src.fd is the socket; register it with loop_add() */
+	int family;          /* AF_INET6 (dual-stack), or AF_INET when the kernel lacks IPv6 */
+	struct addr local;   /* bound address and port (getsockname), normalised */
+	struct net_stats stats;
+};
+
+/*
+ * Opens the socket: AF_INET6 with IPV6_V6ONLY off, bound to listen (NULL = [::]:0; IPv4
+ * addresses bind in mapped form, so [::ffff:0.0.0.0] means IPv4 only). Without kernel IPv6
+ * support it falls back to AF_INET (listen must then be IPv4 or ::). Nonblocking, CLOEXEC,
+ * 4 MiB buffers (forced when privileged). src.kind is left for the caller. 0 or -errno.
+ */
+int net_open(struct net *net, const struct addr *listen) WUR;
+/* Closes the socket (call loop_del() first). Safe to call twice. */
+void net_close(struct net *net);
+
+/*
+ * A receive batch: the caller owns the buffer pool and lends up to NET_BATCH buffers by
+ * setting bufs[0..n) (each with the headroom it wants in off; a datagram is written at
+ * buf_data() and may fill the storage to its end, any old len is overwritten). The other
+ * arrays are scratch space set up per call: a struct net_rx needs nothing but bufs and n.
+ */
+struct net_rx {
+	unsigned n;                   /* in: buffers lent (<= NET_BATCH) */
+	struct buf *bufs[NET_BATCH];  /* in: borrowed buffers; out: [0, count) hold datagrams */
+	struct addr src[NET_BATCH];   /* out: normalised source of bufs[i] (IPv4 as mapped) */
+	struct mmsghdr msgs[NET_BATCH];
+	struct iovec iov[NET_BATCH];
+	struct sockaddr_storage names[NET_BATCH];
+};
+
+/*
+ * Receives up to rx->n datagrams with one recvmmsg. Returns the count, -EAGAIN when nothing
+ * is queued, or -errno; 0 means everything received was dropped (call again). On success bufs[i]->len and src[i] are set for i < count.
+ * Truncated datagrams are dropped and counted: their buffers are moved behind the received
+ * ones, so rx->bufs may be reordered, but it still holds exactly the buffers lent. After the
+ * call every buffer is the caller's again; it may swap pointers in bufs before the next call.
+ * (With UDP_GRO a later version splits coalesced segments over consecutive bufs; callers are
+ * unaffected.)
+ */
+int net_recv_batch(struct net *net, struct net_rx *rx) WUR;
+
+/*
+ * A transmit queue of up to NET_BATCH datagrams, each a borrowed buffer (payload
+ * buf_data()/len) and a destination. Zero-initialise it (or set n = 0) before first use.
+ */
+struct net_tx {
+	unsigned n;                   /* queued */
+	struct buf *bufs[NET_BATCH];  /* borrowed until net_tx_flush() returns */
+	struct addr dst[NET_BATCH];
+	struct mmsghdr msgs[NET_BATCH];
+	struct iovec iov[NET_BATCH];
+	struct sockaddr_storage names[NET_BATCH];
+};
+
+/*
+ * Queues b for dst; b must stay valid and unchanged until the next net_tx_flush(). 0, or
+ * -ENOBUFS when the queue is full (flush, then add again).
+ */
+int net_tx_add(struct net_tx *tx, struct buf *b, const struct addr *dst) WUR;
+
+static inline bool net_tx_full(const struct net_tx *tx) { return tx->n >= NET_BATCH; }
+
+/*
+ * Sends everything queued with sendmmsg and empties the queue; afterwards the caller owns
+ * every queued buffer again (bufs[] is left as it was, only n is reset). A destination that
+ * fails (unreachable, EPERM, port 0, IPv6 on an AF_INET socket) is skipped and counted in
+ * tx_errors; the rest of the batch still goes out. If the socket buffer is full (EAGAIN) it
+ * polls for POLLOUT, at most NET_TX_WAIT_MS in total per flush, then drops the remainder and
+ * counts it in tx_dropped. Returns the number of datagrams sent, or -errno when the socket
+ * itself is unusable (EBADF, ENOTSOCK, ...; the rest is dropped). With UDP_SEGMENT (GSO) a
+ * later version may coalesce runs of equal-sized datagrams to one destination here.
+ */
+int net_tx_flush(struct net *net, struct net_tx *tx) WUR;
+
+/*
+ * Sends one datagram (control messages). Same EAGAIN policy as net_tx_flush(). 0 or -errno
+ * (-EAGAIN when the buffer stayed full, -EAFNOSUPPORT for IPv6 on an AF_INET socket).
+ */
+int net_sendto(struct net *net, const uint8_t *data, size_t len, const struct addr *dst) WUR;
+
+#endif

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* net.c - one UDP socket (dual-stack IPv6, IPv4 fallback) with recvmmsg/sendmmsg batches. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "meshvpn/log.h"
+#include "meshvpn/net.h"
+
+#define NET_TX_MAX_WAITS 4 /* POLLOUT waits per flush, so a lying POLLOUT cannot make us spin */
+
+/* Buffers are a performance matter only: a refusal is logged and the socket used as it is. */
+static void set_bufsizes(int fd)
+{
+	static const int opts[2][2] = {{SO_RCVBUFFORCE, SO_RCVBUF}, {SO_SNDBUFFORCE, SO_SNDBUF}};
+	const int size = NET_SOCKBUF_SIZE;
+
+	for (int i = 0; i < 2; i++) {
+		/* The FORCE variants ignore net.core.[rw]mem_max but need CAP_NET_ADMIN. */
+		if (setsockopt(fd, SOL_SOCKET, opts[i][0], &size, sizeof(size)) == 0)
+			continue;
+		if (setsockopt(fd, SOL_SOCKET, opts[i][1], &size, sizeof(size)) < 0)
+			log_debug("net: cannot enlarge socket buffer: %s", strerror(errno));
+	}
+}
+
+int net_open(struct net *net, const struct addr *listen)
+{
+	static const uint8_t any4[4];
+	struct sockaddr_storage ss;
+	struct addr bind_addr = {0}; /* [::]:0 */
+	socklen_t sl;
+	int off = 0, err = 0;
+
+	net->src.fd = -1;
+	memset(&net->stats, 0, sizeof(net->stats));
+	memset(&net->local, 0, sizeof(net->local));
+	if (listen)
+		bind_addr = *listen;
+
+	net->family = AF_INET6;
+	net->src.fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (net->src.fd < 0 && errno == EAFNOSUPPORT) {
+		/* Kernel without IPv6 (ipv6.disable=1): plain IPv4, addresses still kept mapped. */
+		log_info("net: IPv6 not supported by the kernel, using an IPv4 socket");
+		net->family = AF_INET;
+		if (addr_is_unspecified(&bind_addr))
+			addr_set_v4(&bind_addr, any4, bind_addr.port);
+		net->src.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	}
+	if (net->src.fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	/* Dual-stack regardless of net.ipv6.bindv6only: IPv4 peers arrive as ::ffff:a.b.c.d. */
+	if (net->family == AF_INET6 &&
+	    setsockopt(net->src.fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0) {
+		err = -errno;
+		goto out;
+	}
+	set_bufsizes(net->src.fd);
+
+	sl = addr_to_sockaddr(&bind_addr, &ss, net->family);
+	if (!sl) {
+		err = -EAFNOSUPPORT;
+		goto out;
+	}
+	if (bind(net->src.fd, (struct sockaddr *)&ss, sl) < 0) {
+		err = -errno;
+		goto out;
+	}
+	sl = sizeof(ss);
+	if (getsockname(net->src.fd, (struct sockaddr *)&ss, &sl) < 0) {
+		err = -errno;
+		goto out;
+	}
+	err = addr_from_sockaddr(&net->local, (struct sockaddr *)&ss, sl);
+out:
+	if (err)
+		net_close(net);
+	return err;
+}
+
+void net_close(struct net *net)
+{
+	if (net->src.fd >= 0)
+		close(net->src.fd);
+	net->src.fd = -1;
+}
+
+int net_recv_batch(struct net *net, struct net_rx *rx)
+{
+	unsigned n = MIN(rx->n, NET_BATCH), keep = 0;
+	int r;
+
+	if (!n)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++) {
+		struct buf *b = rx->bufs[i];
+
+		rx->iov[i].iov_base = buf_data(b);
+		rx->iov[i].iov_len = b->size - b->off;
+		rx->msgs[i].msg_hdr = (struct msghdr){
+			.msg_name = &rx->names[i],
+			.msg_namelen = sizeof(rx->names[i]),
+			.msg_iov = &rx->iov[i],
+			.msg_iovlen = 1,
+		};
+	}
+	do {
+		r = recvmmsg(net->src.fd, rx->msgs, n, MSG_DONTWAIT, NULL);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+
+	for (unsigned i = 0; i < (unsigned)r; i++) {
+		struct msghdr *h = &rx->msgs[i].msg_hdr;
+		struct buf *b = rx->bufs[i];
+
+		/* A datagram larger than the buffer would be a corrupt frame: drop, never fatal. */
+		if ((h->msg_flags & MSG_TRUNC) ||
+		    addr_from_sockaddr(&rx->src[keep], h->msg_name, h->msg_namelen) < 0) {
+			net->stats.rx_dropped++;
+			continue;
+		}
+		b->len = rx->msgs[i].msg_len;
+		net->stats.rx_packets++;
+		net->stats.rx_bytes += b->len;
+		/* Compact: received buffers first, dropped ones behind; the set is unchanged. */
+		rx->bufs[i] = rx->bufs[keep];
+		rx->bufs[keep++] = b;
+	}
+	return (int)keep;
+}
+
+int net_tx_add(struct net_tx *tx, struct buf *b, const struct addr *dst)
+{
+	if (tx->n >= NET_BATCH)
+		return -ENOBUFS;
+	tx->bufs[tx->n] = b;
+	tx->dst[tx->n] = *dst;
+	tx->n++;
+	return 0;
+}
+
+struct tx_wait {
+	int waits;
+	struct timespec start;
+};
+
+static long elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000L + (now.tv_nsec - start->tv_nsec) / 1000000L;
+}
+
+/*
+ * Socket buffer full: UDP has no flow control, so either wait or drop. A short bounded wait
+ * lets a momentary burst drain without losing the batch, while a persistently full buffer
+ * costs at most NET_TX_WAIT_MS of loop time per flush before we drop. True when writable.
+ */
+static bool wait_writable(int fd, struct tx_wait *w)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+	long left;
+
+	if (w->waits == 0)
+		clock_gettime(CLOCK_MONOTONIC, &w->start);
+	if (w->waits++ >= NET_TX_MAX_WAITS)
+		return false;
+	left = NET_TX_WAIT_MS - elapsed_ms(&w->start);
+	if (left <= 0)
+		return false;
+	return poll(&pfd, 1, (int)left) > 0 && (pfd.revents & POLLOUT);
+}
+
+/* Errors that concern the socket, not one destination: the rest of the batch would fail too. */
+static bool socket_error(int e)
+{
+	return e == EBADF || e == ENOTSOCK || e == EFAULT || e == EOPNOTSUPP || e == EDESTADDRREQ;
+}
+
+int net_tx_flush(struct net *net, struct net_tx *tx)
+{
+	struct tx_wait w = {0};
+	unsigned q = MIN(tx->n, NET_BATCH), n = 0, i = 0;
+	int sent = 0;
+
+	tx->n = 0;
+	for (unsigned k = 0; k < q; k++) {
+		socklen_t sl = addr_to_sockaddr(&tx->dst[k], &tx->names[n], net->family);
+		struct buf *b = tx->bufs[k];
+
+		if (!sl) { /* IPv6 destination on the AF_INET fallback socket */
+			net->stats.tx_errors++;
+			continue;
+		}
+		tx->iov[n].iov_base = buf_data(b);
+		tx->iov[n].iov_len = b->len;
+		tx->msgs[n].msg_hdr = (struct msghdr){
+			.msg_name = &tx->names[n],
+			.msg_namelen = sl,
+			.msg_iov = &tx->iov[n],
+			.msg_iovlen = 1,
+		};
+		n++;
+	}
+
+	while (i < n) {
+		int r = sendmmsg(net->src.fd, tx->msgs + i, n - i, MSG_DONTWAIT);
+
+		if (r > 0) {
+			for (unsigned j = i; j < i + (unsigned)r; j++) {
+				net->stats.tx_packets++;
+				net->stats.tx_bytes += tx->msgs[j].msg_len;
+			}
+			i += (unsigned)r;
+			sent += r;
+			continue;
+		}
+		/*
+		 * sendmmsg stops at the first failing message and reports its error only when
+		 * it is the first of the call: retrying from there yields that error here.
+		 */
+		int e = r < 0 ? errno : EAGAIN;
+		if (e == EINTR)
+			continue;
+		if (e == EAGAIN || e == EWOULDBLOCK) {
+			if (wait_writable(net->src.fd, &w))
+				continue;
+			net->stats.tx_dropped += n - i;
+			log_rl(LOG_DEBUG, "net: send buffer full, dropped %u datagrams", n - i);
+			break;
+		}
+		if (socket_error(e)) {
+			net->stats.tx_errors += n - i;
+			return -e;
+		}
+		/* One destination failed (no route, EPERM from a firewall, port 0, ...): skip it. */
+		net->stats.tx_errors++;
+		log_rl(LOG_DEBUG, "net: send failed: %s", strerror(e));
+		i++;
+	}
+	return sent;
+}
+
+int net_sendto(struct net *net, const uint8_t *data, size_t len, const struct addr *dst)
+{
+	struct sockaddr_storage ss;
+	struct tx_wait w = {0};
+	socklen_t sl = addr_to_sockaddr(dst, &ss, net->family);
+
+	if (!sl) {
+		net->stats.tx_errors++;
+		return -EAFNOSUPPORT;
+	}
+	for (;;) {
+		ssize_t r = sendto(net->src.fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl);
+		if (r >= 0) {
+			net->stats.tx_packets++;
+			net->stats.tx_bytes += (uint64_t)r;
+			return 0;
+		}
+		int e = errno;
+		if (e == EINTR)
+			continue;
+		if (e == EAGAIN || e == EWOULDBLOCK) {
+			if (wait_writable(net->src.fd, &w))
+				continue;
+			net->stats.tx_dropped++;
+			return -EAGAIN;
+		}
+		net->stats.tx_errors++;
+		return -e;
+	}
+}
