@@ -91,6 +91,16 @@ void net_close(struct net *net)
 	net->src.fd = -1;
 }
 
+static void init_msghdr(struct msghdr *h, struct sockaddr_storage *name, socklen_t namelen,
+			struct iovec *iov)
+{
+	memset(h, 0, sizeof(*h));
+	h->msg_name = name;
+	h->msg_namelen = namelen;
+	h->msg_iov = iov;
+	h->msg_iovlen = 1;
+}
+
 int net_recv_batch(struct net *net, struct net_rx *rx)
 {
 	unsigned n = MIN(rx->n, NET_BATCH), keep = 0;
@@ -103,12 +113,7 @@ int net_recv_batch(struct net *net, struct net_rx *rx)
 
 		rx->iov[i].iov_base = buf_data(b);
 		rx->iov[i].iov_len = b->size - b->off;
-		rx->msgs[i].msg_hdr = (struct msghdr){
-			.msg_name = &rx->names[i],
-			.msg_namelen = sizeof(rx->names[i]),
-			.msg_iov = &rx->iov[i],
-			.msg_iovlen = 1,
-		};
+		init_msghdr(&rx->msgs[i].msg_hdr, &rx->names[i], sizeof(rx->names[i]), &rx->iov[i]);
 	}
 	do {
 		r = recvmmsg(net->src.fd, rx->msgs, n, MSG_DONTWAIT, NULL);
@@ -202,12 +207,7 @@ int net_tx_flush(struct net *net, struct net_tx *tx)
 		}
 		tx->iov[n].iov_base = buf_data(b);
 		tx->iov[n].iov_len = b->len;
-		tx->msgs[n].msg_hdr = (struct msghdr){
-			.msg_name = &tx->names[n],
-			.msg_namelen = sl,
-			.msg_iov = &tx->iov[n],
-			.msg_iovlen = 1,
-		};
+		init_msghdr(&tx->msgs[n].msg_hdr, &tx->names[n], sl, &tx->iov[n]);
 		n++;
 	}
 
@@ -241,7 +241,7 @@ int net_tx_flush(struct net *net, struct net_tx *tx)
 			net->stats.tx_errors += n - i;
 			return -e;
 		}
-		/* One destination failed (no route, EPERM from a firewall, port 0, ...): skip it. */
+		/* One destination failed (no route, EPERM by a firewall, port 0): skip it. */
 		net->stats.tx_errors++;
 		log_rl(LOG_DEBUG, "net: send failed: %s", strerror(e));
 		i++;
@@ -254,13 +254,14 @@ int net_sendto(struct net *net, const uint8_t *data, size_t len, const struct ad
 	struct sockaddr_storage ss;
 	struct tx_wait w = {0};
 	socklen_t sl = addr_to_sockaddr(dst, &ss, net->family);
+	const struct sockaddr *sa = (const struct sockaddr *)&ss;
 
 	if (!sl) {
 		net->stats.tx_errors++;
 		return -EAFNOSUPPORT;
 	}
 	for (;;) {
-		ssize_t r = sendto(net->src.fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl);
+		ssize_t r = sendto(net->src.fd, data, len, MSG_DONTWAIT, sa, sl);
 		if (r >= 0) {
 			net->stats.tx_packets++;
 			net->stats.tx_bytes += (uint64_t)r;

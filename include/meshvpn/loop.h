@@ -18,13 +18,13 @@ struct loop_src {
 };
 
 enum loop_kind {
-	LOOP_KIND_TIMER = 1,   /* the periodic tick: call loop_timer_ack() */
-	LOOP_KIND_SIGNAL = 2,  /* pending signals: call loop_signal_read() */
-	LOOP_KIND_USER = 16,   /* first kind free for callers */
+	LOOP_KIND_TIMER = 1,  /* the periodic tick: call loop_timer_ack() */
+	LOOP_KIND_SIGNAL = 2, /* pending signals: call loop_signal_read() */
+	LOOP_KIND_USER = 16,  /* first kind free for callers */
 };
 
 #define LOOP_DEFAULT_PERIOD_MS 1000
-#define LOOP_MAX_EVENTS 64 /* loop_wait() returns at most this many events per call */
+#define LOOP_MAX_EVENTS	       64 /* loop_wait() returns at most this many events per call */
 
 /* One ready source as returned by loop_wait(). */
 struct loop_event {

@@ -13,24 +13,24 @@
 #include "loop.h"
 #include "util.h"
 
-#define NET_BATCH 64                 /* datagrams per recvmmsg / sendmmsg call */
-#define NET_SOCKBUF_SIZE (4 << 20)   /* requested SO_RCVBUF / SO_SNDBUF */
-#define NET_TX_WAIT_MS 10            /* at most this long per flush waiting for POLLOUT */
+#define NET_BATCH	 64	   /* datagrams per recvmmsg / sendmmsg call */
+#define NET_SOCKBUF_SIZE (4 << 20) /* requested SO_RCVBUF / SO_SNDBUF */
+#define NET_TX_WAIT_MS	 10	   /* at most this long per flush waiting for POLLOUT */
 
 /* Counters, only ever incremented; the caller reads them (stats, statsd). */
 struct net_stats {
 	uint64_t rx_packets;
 	uint64_t rx_bytes;
-	uint64_t rx_dropped;  /* truncated datagrams and unusable source addresses */
+	uint64_t rx_dropped; /* truncated datagrams and unusable source addresses */
 	uint64_t tx_packets;
 	uint64_t tx_bytes;
-	uint64_t tx_errors;   /* per-destination send failures (EHOSTUNREACH, EPERM, ...) */
-	uint64_t tx_dropped;  /* not sent because the socket buffer stayed full */
+	uint64_t tx_errors;  /* per-destination send failures (EHOSTUNREACH, EPERM, ...) */
+	uint64_t tx_dropped; /* not sent because the socket buffer stayed full */
 };
 
 struct net {
 	struct loop_src src; /* src.fd is the socket; register it with loop_add() */
-	int family;          /* AF_INET6 (dual-stack), or AF_INET when the kernel lacks IPv6 */
+	int family;	     /* AF_INET6 (dual-stack), or AF_INET when the kernel lacks IPv6 */
 	struct addr local;   /* bound address and port (getsockname), normalised */
 	struct net_stats stats;
 };
@@ -52,9 +52,9 @@ void net_close(struct net *net);
  * arrays are scratch space set up per call: a struct net_rx needs nothing but bufs and n.
  */
 struct net_rx {
-	unsigned n;                   /* in: buffers lent (<= NET_BATCH) */
-	struct buf *bufs[NET_BATCH];  /* in: borrowed buffers; out: [0, count) hold datagrams */
-	struct addr src[NET_BATCH];   /* out: normalised source of bufs[i] (IPv4 as mapped) */
+	unsigned n;		     /* in: buffers lent (<= NET_BATCH) */
+	struct buf *bufs[NET_BATCH]; /* in: borrowed buffers; out: [0, count) hold datagrams */
+	struct addr src[NET_BATCH];  /* out: normalised source of bufs[i] (IPv4 as mapped) */
 	struct mmsghdr msgs[NET_BATCH];
 	struct iovec iov[NET_BATCH];
 	struct sockaddr_storage names[NET_BATCH];
@@ -62,7 +62,8 @@ struct net_rx {
 
 /*
  * Receives up to rx->n datagrams with one recvmmsg. Returns the count, -EAGAIN when nothing
- * is queued, or -errno; 0 means everything received was dropped (call again). On success bufs[i]->len and src[i] are set for i < count.
+ * is queued, or -errno; 0 means everything received was dropped (call again). bufs[i]->len
+ * and src[i] are set for i < count.
  * Truncated datagrams are dropped and counted: their buffers are moved behind the received
  * ones, so rx->bufs may be reordered, but it still holds exactly the buffers lent. After the
  * call every buffer is the caller's again; it may swap pointers in bufs before the next call.
@@ -76,8 +77,8 @@ int net_recv_batch(struct net *net, struct net_rx *rx) WUR;
  * buf_data()/len) and a destination. Zero-initialise it (or set n = 0) before first use.
  */
 struct net_tx {
-	unsigned n;                   /* queued */
-	struct buf *bufs[NET_BATCH];  /* borrowed until net_tx_flush() returns */
+	unsigned n;		     /* queued */
+	struct buf *bufs[NET_BATCH]; /* borrowed until net_tx_flush() returns */
 	struct addr dst[NET_BATCH];
 	struct mmsghdr msgs[NET_BATCH];
 	struct iovec iov[NET_BATCH];
@@ -90,7 +91,10 @@ struct net_tx {
  */
 int net_tx_add(struct net_tx *tx, struct buf *b, const struct addr *dst) WUR;
 
-static inline bool net_tx_full(const struct net_tx *tx) { return tx->n >= NET_BATCH; }
+static inline bool net_tx_full(const struct net_tx *tx)
+{
+	return tx->n >= NET_BATCH;
+}
 
 /*
  * Sends everything queued with sendmmsg and empties the queue; afterwards the caller owns

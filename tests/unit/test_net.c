@@ -91,7 +91,8 @@ static int group_setup(void **state)
 	}
 	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0) {
-		struct sockaddr_in6 s6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+		struct sockaddr_in6 s6 = {.sin6_family = AF_INET6,
+					  .sin6_addr = IN6ADDR_LOOPBACK_INIT};
 		have_v6 = bind(fd, (struct sockaddr *)&s6, sizeof(s6)) == 0;
 		close(fd);
 	}
@@ -135,8 +136,10 @@ static unsigned recv_all(struct net *net, struct buf *got, struct addr *src, uns
 		for (int i = 0; i < n; i++) {
 			const struct buf *b = rx.bufs[i];
 			assert_true(have < want);
-			got[have] = (struct buf){.base = copy_store[have], .size = BUF_SIZE,
-						 .off = b->off, .len = b->len};
+			got[have] = (struct buf){.base = copy_store[have],
+						 .size = BUF_SIZE,
+						 .off = b->off,
+						 .len = b->len};
 			memcpy(buf_data(&got[have]), buf_data(b), b->len);
 			src[have] = rx.src[i];
 			have++;
@@ -221,7 +224,8 @@ static void expect_one(struct net *net, const struct addr *from)
 	assert_int_equal(rx.bufs[0]->off, HEADROOM);
 	assert_memory_equal(buf_data(rx.bufs[0]), "ping", 4);
 	if (!addr_equal(&rx.src[0], from))
-		fail_msg("source %s, expected %s", addr_format(&rx.src[0], a), addr_format(from, b));
+		fail_msg("source %s, expected %s", addr_format(&rx.src[0], a),
+			 addr_format(from, b));
 }
 
 static void test_dual_stack_sources(void **state)
@@ -238,8 +242,7 @@ static void test_dual_stack_sources(void **state)
 	assert_true(addr_is_v4(&from));
 
 	/* An IPv6 socket sending to the mapped address: the same normalised form. */
-	send_plain(AF_INET6, "::ffff:127.0.0.1", "::ffff:127.0.0.1", net.local.port,
-		   &from_mapped);
+	send_plain(AF_INET6, "::ffff:127.0.0.1", "::ffff:127.0.0.1", net.local.port, &from_mapped);
 	assert_true(addr_is_v4(&from_mapped));
 	expect_one(&net, &from_mapped);
 
