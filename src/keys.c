@@ -195,8 +195,8 @@ bool keys_public_matches(const uint8_t seed[static KEYS_SEED_LEN],
 	return sodium_memcmp(derived, pub, KEYS_PUB_LEN) == 0;
 }
 
-int keys_identity_load(struct keys_identity **out, const char *private_key,
-		       const char *public_key, const char *password)
+int keys_identity_load(struct keys_identity **out, const char *private_key, const char *public_key,
+		       const char *password)
 {
 	struct keys_identity *id = NULL;
 	uint8_t want[KEYS_PUB_LEN];

@@ -13,11 +13,11 @@
 
 #include "util.h"
 
-#define KEYS_SEED_LEN 32   /* Ed25519 seed = the private key */
-#define KEYS_PUB_LEN 32    /* Ed25519 public key */
+#define KEYS_SEED_LEN	32 /* Ed25519 seed = the private key */
+#define KEYS_PUB_LEN	32 /* Ed25519 public key */
 #define KEYS_SECRET_LEN 64 /* libsodium's expanded secret key (seed || public) */
 /* Upper bound of the base62 length of n bytes (log(256)/log(62) < 1.344), without NUL. */
-#define KEYS_B62_MAXCHARS(n) (((n) * 1344 + 999) / 1000)
+#define KEYS_B62_MAXCHARS(n) (((n)*1344 + 999) / 1000)
 /* Buffer size for a base62 32-byte key incl. NUL (real keys use at most 43 characters). */
 #define KEYS_B62_KEYBUF (KEYS_B62_MAXCHARS(KEYS_SEED_LEN) + 1)
 
@@ -73,8 +73,8 @@ struct keys_identity {
  * -ENOKEY (neither given), -EINVAL (unparsable key), -EKEYREJECTED (public key does not
  * match), -ENOMEM or -EIO. Nothing secret is left behind on failure.
  */
-int keys_identity_load(struct keys_identity **out, const char *private_key,
-		       const char *public_key, const char *password) WUR;
+int keys_identity_load(struct keys_identity **out, const char *private_key, const char *public_key,
+		       const char *password) WUR;
 /* Wipes and frees an identity; accepts NULL. */
 void keys_identity_free(struct keys_identity *id);
 

@@ -14,8 +14,8 @@
 
 #define A1_SEED_HEX "67d20409c97fb9cc56119343f183c0047b47f22251a8a04bd8936ad85bb8e24d"
 #define A1_SEED_B62 "OcNT14Czd82FN9R7Bms8WW0ZX50TO7SoA99yGK2Rmyz"
-#define A1_PUB_HEX "6b36b29a19d4408c1aa5f8c146c15f1b91d1ede28ace5aec7387b7954c7c7ab3"
-#define A1_PUB_B62 "PQGYPnaB8PV2qWtxGtN9wibSKzYbSwbQh1s9b5syjch"
+#define A1_PUB_HEX  "6b36b29a19d4408c1aa5f8c146c15f1b91d1ede28ace5aec7387b7954c7c7ab3"
+#define A1_PUB_B62  "PQGYPnaB8PV2qWtxGtN9wibSKzYbSwbQh1s9b5syjch"
 
 static const char *enc(const void *in, size_t n)
 {
@@ -251,8 +251,8 @@ static void test_genkey_output(void **state)
 				       "public key on other nodes to establish trust.\n";
 	char *out = genkey("test");
 
-	assert_string_equal(out, "Private key: " A1_SEED_B62 "\nPublic key: " A1_PUB_B62
-				 "\n\n" "Attention: Keep the private key secret and use only the "
+	assert_string_equal(out, "Private key: " A1_SEED_B62 "\nPublic key: " A1_PUB_B62 "\n\n"
+				 "Attention: Keep the private key secret and use only the "
 				 "public key on other nodes to establish trust.\n");
 	free(out);
 
@@ -276,10 +276,10 @@ static void test_genkey_output(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_b62_vectors),   cmocka_unit_test(test_b62_errors),
-		cmocka_unit_test(test_b62_roundtrip), cmocka_unit_test(test_key_decode),
-		cmocka_unit_test(test_password_vector), cmocka_unit_test(test_generate),
-		cmocka_unit_test(test_identity),      cmocka_unit_test(test_genkey_output),
+	    cmocka_unit_test(test_b62_vectors),	    cmocka_unit_test(test_b62_errors),
+	    cmocka_unit_test(test_b62_roundtrip),   cmocka_unit_test(test_key_decode),
+	    cmocka_unit_test(test_password_vector), cmocka_unit_test(test_generate),
+	    cmocka_unit_test(test_identity),	    cmocka_unit_test(test_genkey_output),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
