@@ -71,7 +71,7 @@ static bool stderr_is_journal(void)
 	return stderr_journal == 1;
 }
 
-static void emit(enum log_level level, const char *fmt, va_list ap, int err)
+static PRINTF(2, 0) void emit(enum log_level level, const char *fmt, va_list ap, int err)
 {
 	char line[2048];
 	char stamp[32];

@@ -1,7 +1,141 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-/* main.c - placeholder until the CLI lands. */
+/* main.c - command-line entry: subcommand dispatch, configuration, running the node. */
+#include <errno.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "meshvpn/cli.h"
+#include "meshvpn/config.h"
+#include "meshvpn/keys.h"
+#include "meshvpn/log.h"
+#include "meshvpn/node.h"
+
+#define EXIT_USAGE 2
+
+static int cmd_genkey(const struct cli *cli)
 {
+	if (keys_genkey_print(stdout, cli->genkey_password) < 0) {
+		fprintf(stderr, "meshvpn: genkey failed\n");
+		return EXIT_FAILURE;
+	}
+	return EXIT_SUCCESS;
+}
+
+/*
+ * Options a later release implements are parsed and checked now; running with one of them
+ * must not pretend it works.
+ */
+static int check_implemented(const struct config *cfg)
+{
+	struct config_listen listen;
+	struct config_error why;
+	const char *what = NULL;
+
+	if (cfg->listen && config_parse_listen(cfg->listen, ADDR_DEFAULT_PORT, &listen, &why) == 0 &&
+	    listen.ws)
+		what = "listen: ws:// (WebSocket proxy)";
+	else if (cfg->beacon_store || cfg->beacon_load)
+		what = "beacon store/load";
+	else if (cfg->daemon)
+		what = "--daemon";
+	else if (cfg->pid_file)
+		what = "pid-file";
+	else if (cfg->user || cfg->group)
+		what = "user/group (privilege dropping)";
+	else if (cfg->hook)
+		what = "hook";
+	for (int i = 0; !what && i < CONFIG_HOOK_COUNT; i++)
+		if (cfg->hooks[i])
+			what = "hooks";
+	if ((cfg->flags & CONFIG_HAS_PORT_FORWARDING) && cfg->port_forwarding && !what)
+		what = "port-forwarding (UPnP); set it to false or pass --no-port-forwarding";
+	if (what) {
+		fprintf(stderr, "meshvpn: %s: not implemented yet\n", what);
+		return -ENOSYS;
+	}
 	return 0;
+}
+
+static int cmd_run(const struct cli *cli)
+{
+	struct config cfg;
+	struct config_error err;
+	struct node *node = NULL;
+	int r, status = EXIT_FAILURE;
+
+	r = config_build(&cfg, cli, &err);
+	if (r < 0) {
+		fprintf(stderr, "meshvpn: %s\n", err.msg);
+		config_free(&cfg);
+		return EXIT_USAGE;
+	}
+	if (check_implemented(&cfg) < 0) {
+		config_free(&cfg);
+		return EXIT_USAGE;
+	}
+	log_set_level(cfg.log_level);
+	if (cfg.log_file) {
+		r = log_open_file(cfg.log_file);
+		if (r < 0) {
+			fprintf(stderr, "meshvpn: cannot open log file %s: %s\n", cfg.log_file,
+				strerror(-r));
+			config_free(&cfg);
+			return EXIT_FAILURE;
+		}
+	}
+	log_info("meshvpn %s starting", MESHVPN_VERSION);
+	if (cfg.port_forwarding)
+		log_info("UPnP port forwarding is not available in this version; continuing without");
+	if (node_new(&cfg, &node) == 0) {
+		if (node_run(node) == 0)
+			status = EXIT_SUCCESS;
+		node_free(node);
+	}
+	log_info("meshvpn stopped");
+	log_close_file();
+	config_free(&cfg);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli;
+	struct config_error err;
+	int status;
+
+	if (sodium_init() < 0) {
+		fprintf(stderr, "meshvpn: libsodium failed to initialise\n");
+		return EXIT_FAILURE;
+	}
+	if (config_parse_cli(argc, argv, &cli, &err) < 0) {
+		fprintf(stderr, "meshvpn: %s\nTry 'meshvpn --help' for more information.\n",
+			err.msg);
+		cli_free(&cli);
+		return EXIT_USAGE;
+	}
+	if (cli.help) {
+		cli_print_help(stdout);
+		status = EXIT_SUCCESS;
+	} else if (cli.version) {
+		cli_print_version(stdout);
+		status = EXIT_SUCCESS;
+	} else {
+		switch (cli.command) {
+		case CLI_RUN:
+			status = cmd_run(&cli);
+			break;
+		case CLI_GENKEY:
+			status = cmd_genkey(&cli);
+			break;
+		default:
+			fprintf(stderr, "meshvpn: subcommand '%s': not implemented yet\n",
+				cli_command_name(cli.command));
+			status = EXIT_USAGE;
+		}
+	}
+	cli_free(&cli);
+	return status;
 }

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * stats.h - traffic counters (per peer, per virtual address pair, invalid and dropped), the
+ * VpnCloud stats file (PROTOCOL.md 5.12) and statsd lines (5.13).
+ */
+#ifndef MESHVPN_STATS_H
+#define MESHVPN_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "addr.h"
+#include "util.h"
+
+#define STATS_INTERVAL 60    /* seconds per period */
+#define STATS_IDLE_PERIODS 5 /* payload entries idle this long are removed */
+#define STATS_PAIRS 4096     /* payload address pairs tracked (preallocated) */
+
+struct stats_ctr {
+	uint64_t bytes;
+	uint64_t packets;
+};
+
+/* Counters of the current period plus running totals. */
+struct stats_traffic {
+	struct stats_ctr in, out;
+	struct stats_ctr in_total, out_total;
+	unsigned idle_periods;
+};
+
+static inline void stats_count(struct stats_ctr *c, size_t bytes)
+{
+	c->bytes += bytes;
+	c->packets++;
+}
+
+/* Ends a period: adds to the totals, resets the period counters, counts idle periods. */
+void stats_traffic_roll(struct stats_traffic *t);
+
+struct stats_pair {
+	struct vaddr remote, local;
+	struct stats_traffic t;
+	bool used;
+};
+
+struct stats {
+	struct stats_traffic invalid_dropped; /* in: invalid protocol, out: dropped payload */
+	struct stats_pair *pairs;	      /* STATS_PAIRS slots, open addressing */
+	size_t n_pairs;
+	uint64_t pairs_overflow;	      /* packets not attributed: table full */
+	uint8_t key[16];
+};
+
+int stats_init(struct stats *s) WUR;
+void stats_free(struct stats *s);
+/* Payload traffic per (remote, local) virtual address pair; no allocation. */
+void stats_payload(struct stats *s, const struct vaddr *remote, const struct vaddr *local,
+		   bool inbound, size_t bytes);
+/* Ends the period of the pair table and drops entries idle for STATS_IDLE_PERIODS. */
+void stats_roll(struct stats *s);
+
+/* What the node shows in the stats file; built by the node each interval. */
+struct stats_peer_view {
+	struct addr addr;
+	int64_t ttl;
+	const char *crypto;
+	const struct stats_traffic *traffic;
+};
+struct stats_entry_view {
+	char key[VADDR_STRLEN + 4]; /* range or address */
+	struct addr peer;
+	int64_t timeout;
+};
+struct stats_view {
+	const struct stats_peer_view *peers;
+	size_t n_peers;
+	const struct stats_peer_view *traffic; /* peers and pending handshakes */
+	size_t n_traffic;
+	const struct stats_entry_view *claims;
+	size_t n_claims;
+	const struct stats_entry_view *cache;
+	size_t n_cache;
+	const struct stats *stats;
+};
+
+/* "123 B", "1.5 KiB", ... of a byte rate (VpnCloud's Bytes display); returns buf. */
+const char *stats_format_rate(uint64_t bytes_per_sec, char buf[32]);
+/* Writes the stats file text of PROTOCOL.md 5.12 to f. 0 or -EIO. */
+int stats_write(FILE *f, const struct stats_view *v) WUR;
+/* Rewrites path with the stats text (mode 0644). 0 or -errno. */
+int stats_write_file(const char *path, const struct stats_view *v) WUR;
+/*
+ * The statsd datagram of PROTOCOL.md 5.13 (newline-separated, no trailing newline) for the
+ * current period. Returns its length, or -EMSGSIZE.
+ */
+int stats_statsd(char *buf, size_t len, const char *prefix, const struct stats_view *v) WUR;
+
+#endif

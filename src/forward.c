@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/*
+ * forward.c - the data path. Device -> network: read a batch, look up the destination,
+ * encrypt in place, queue for sendmmsg. Network -> device: recvmmsg a batch, classify and
+ * decrypt in place, write DATA to the device, hand control messages to node.c.
+ * No allocation and no logging per packet (only rate-limited debug lines for bad input).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "meshvpn/log.h"
+#include "node_int.h"
+
+#define FORWARD_ROUNDS 8 /* batches per wake-up before giving the other side a turn */
+
+static void count_invalid(struct node *n, size_t len)
+{
+	stats_count(&n->stats.invalid_dropped.in, len);
+}
+
+void forward_flush(struct node *n)
+{
+	if (n->tx.n) {
+		int r = net_tx_flush(&n->net, &n->tx);
+		if (r < 0)
+			log_rl(LOG_WARN, "sending on the UDP socket failed: %s", strerror(-r));
+	}
+	n->spare_used = 0;
+}
+
+/* Queues b (borrowed until the next flush) for a; flushes first when the queue is full. */
+static void queue(struct node *n, struct buf *b, const struct addr *a)
+{
+	if (net_tx_full(&n->tx))
+		forward_flush(n);
+	if (net_tx_add(&n->tx, b, a) < 0)
+		n->net.stats.tx_dropped++;
+}
+
+void forward_send_raw(struct node *n, const struct buf *b, const struct addr *a,
+		      struct stats_traffic *t)
+{
+	if (t)
+		stats_count(&t->out, b->len);
+	int r = net_sendto(&n->net, buf_data(b), b->len, a);
+	if (r < 0 && r != -EAGAIN) {
+		char as[ADDR_STRLEN];
+		log_rl(LOG_DEBUG, "sending to %s failed: %s", addr_format(a, as), strerror(-r));
+	}
+}
+
+void forward_send_ctl(struct node *n, struct peer *p)
+{
+	if (session_encrypt(p->sess, &n->ctl) < 0)
+		return;
+	forward_send_raw(n, &n->ctl, &p->addr, &p->traffic);
+}
+
+/* Encrypts DATA in b for p and queues it. b holds the payload with NODE_HEADROOM. */
+static void send_data(struct node *n, struct peer *p, struct buf *b)
+{
+	uint8_t *type = buf_push(b, 1);
+
+	if (!type)
+		return;
+	*type = FRAME_TYPE_DATA;
+	if (session_encrypt(p->sess, b) < 0) {
+		stats_count(&n->stats.invalid_dropped.out, b->len);
+		return;
+	}
+	stats_count(&p->traffic.out, b->len);
+	queue(n, b, &p->addr);
+}
+
+static struct buf *spare_copy(struct node *n, const struct buf *b)
+{
+	if (n->spare_used == NET_BATCH)
+		forward_flush(n); /* every spare is queued: send them, then reuse */
+	struct buf *c = &n->spare[n->spare_used++];
+	buf_reset(c, NODE_HEADROOM);
+	memcpy(buf_put(c, b->len), buf_data(b), b->len);
+	return c;
+}
+
+static void outbound(struct node *n, struct buf *b)
+{
+	struct vaddr src, dst;
+
+	if (payload_parse(n->kind, buf_data(b), b->len, &src, &dst) < 0) {
+		stats_count(&n->stats.invalid_dropped.out, b->len);
+		return;
+	}
+	stats_payload(&n->stats, &dst, &src, false, b->len);
+	uint32_t id = table_lookup(&n->table, &dst, n->now);
+	if (id) {
+		struct peer *p = peer_by_id(n, id);
+		if (p && session_is_established(p->sess)) {
+			send_data(n, p, b);
+			return;
+		}
+	}
+	if (!(n->table_flags & TABLE_BROADCAST) || n->n_peers == 0) {
+		stats_count(&n->stats.invalid_dropped.out, b->len);
+		return;
+	}
+	/* every peer gets its own encryption; the last one takes the original buffer */
+	struct peer *last = NULL;
+	size_t it = 0;
+	for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it)) {
+		if (!session_is_established(p->sess))
+			continue;
+		if (last)
+			send_data(n, last, spare_copy(n, b));
+		last = p;
+	}
+	if (last)
+		send_data(n, last, b);
+}
+
+void forward_device_readable(struct node *n)
+{
+	struct buf *bufs[NET_BATCH];
+
+	for (int round = 0; round < FORWARD_ROUNDS; round++) {
+		for (unsigned i = 0; i < NET_BATCH; i++) {
+			buf_reset(&n->devbufs[i], NODE_HEADROOM);
+			/* leave room for the AEAD tag behind the largest packet */
+			n->devbufs[i].size = NODE_BUF_SIZE - SESSION_TAILROOM;
+			bufs[i] = &n->devbufs[i];
+		}
+		int cnt = device_read_batch(&n->dev, bufs, NET_BATCH);
+		for (unsigned i = 0; i < NET_BATCH; i++)
+			n->devbufs[i].size = NODE_BUF_SIZE;
+		if (cnt <= 0)
+			break;
+		for (int i = 0; i < cnt; i++)
+			outbound(n, bufs[i]);
+		forward_flush(n);
+		if (cnt < NET_BATCH)
+			break;
+	}
+}
+
+/* An authenticated inner message from an established peer. */
+static void dispatch(struct node *n, struct peer *p, struct buf *b, uint8_t type)
+{
+	struct vaddr src, dst;
+
+	/* Any authenticated message shows the peer is alive (VpnCloud: NODE_INFO only). */
+	p->timeout = n->now + n->cfg->peer_timeout;
+	switch (type) {
+	case FRAME_TYPE_DATA:
+		buf_pull(b, 1);
+		if (payload_parse(n->kind, buf_data(b), b->len, &src, &dst) < 0) {
+			count_invalid(n, b->len);
+			return;
+		}
+		stats_payload(&n->stats, &src, &dst, true, b->len);
+		if (n->table_flags & TABLE_LEARNING)
+			table_learn(&n->table, &src, p->id, n->now);
+		if (device_write(&n->dev, buf_data(b), b->len) < 0)
+			n->stats.invalid_dropped.out.packets++;
+		return;
+	case FRAME_TYPE_NODE_INFO:
+		node_handle_nodeinfo(n, p, buf_data(b) + 1, b->len - 1);
+		return;
+	case FRAME_TYPE_KEEPALIVE:
+		return;
+	case FRAME_TYPE_CLOSE:
+		peer_remove(n, p, false, "closed by the peer");
+		return;
+	default:
+		count_invalid(n, b->len);
+		log_rl(LOG_DEBUG, "unknown message type 0x%02x from a peer", type);
+	}
+}
+
+static void handle_pending(struct node *n, struct pending *pd, struct buf *b)
+{
+	struct session_event ev;
+	char as[ADDR_STRLEN];
+	struct addr a = pd->addr;
+
+	stats_count(&pd->traffic.in, b->len);
+	int r = session_handle(pd->sess, b, &ev);
+	if (r == SESSION_ESTABLISHED) {
+		struct session *s = pd->sess;
+		struct stats_traffic t = pd->traffic;
+		pd->sess = NULL;
+		pending_remove(n, pd);
+		struct peer *p = peer_add(n, &a, s);
+		if (!p)
+			return;
+		p->traffic = t;
+		if (ev.send)
+			forward_send_raw(n, b, &a, &p->traffic);
+		node_peer_established(n, p, ev.payload, ev.payload_len);
+	} else if (r == SESSION_REPLY) {
+		forward_send_raw(n, b, &a, &pd->traffic);
+	} else if (r == SESSION_E_FATAL) {
+		log_rl(LOG_INFO, "Handshake with %s failed", addr_format(&a, as));
+		pending_remove(n, pd);
+		count_invalid(n, b->len);
+	} else if (r < 0) {
+		count_invalid(n, b->len);
+		log_rl(LOG_DEBUG, "dropped a message from %s during the handshake: %s",
+		       addr_format(&a, as), strerror(-r));
+	}
+}
+
+/* A handshake message from an address without a pending handshake. */
+static void handle_init(struct node *n, struct buf *b, const struct addr *src)
+{
+	struct session_event ev;
+	struct session *s = NULL;
+	struct pending *pd;
+	char as[ADDR_STRLEN];
+	struct peer *p = peer_find(n, src);
+	size_t len = b->len;
+	int r;
+
+	if (p && session_has_handshake(p->sess)) {
+		stats_count(&p->traffic.in, len);
+		r = session_handle(p->sess, b, &ev);
+		if (r == SESSION_REPLY)
+			forward_send_raw(n, b, src, &p->traffic);
+		if (r != -ENOENT) {
+			if (r < 0)
+				count_invalid(n, len);
+			return;
+		}
+	}
+	/* bounded work for unauthenticated senders: no amplification, no memory exhaustion */
+	if (n->new_responders >= NODE_NEW_RESPONDERS_PER_TICK) {
+		count_invalid(n, len);
+		return;
+	}
+	n->new_responders++;
+	size_t nilen = node_build_nodeinfo(n);
+	if (session_new_responder(n->sctx, n->nodeinfo_buf, nilen, &s) < 0)
+		return;
+	r = session_handle(s, b, &ev);
+	if (r == SESSION_REPLY && pending_add(n, src, s, &pd) == 0) {
+		log_debug("Handshake from %s", addr_format(src, as));
+		stats_count(&pd->traffic.in, len);
+		forward_send_raw(n, b, src, &pd->traffic);
+		return;
+	}
+	session_free(s);
+	count_invalid(n, len);
+	if (r == -EPERM)
+		log_rl(LOG_INFO, "Ignoring a handshake from %s: untrusted key or bad signature",
+		       addr_format(src, as));
+	else if (r < 0)
+		log_rl(LOG_DEBUG, "Ignoring a handshake from %s: %s", addr_format(src, as),
+		       strerror(-r));
+}
+
+static void inbound(struct node *n, struct buf *b, const struct addr *src)
+{
+	struct session_event ev;
+	struct pending *pd;
+	struct peer *p;
+
+	if (b->len == 0) {
+		count_invalid(n, 0);
+		return;
+	}
+	bool init = buf_data(b)[0] == FRAME_INIT_MESSAGE;
+	p = peer_find(n, src);
+	/*
+	 * A pending handshake gets the datagram (PROTOCOL.md 1.10), except session traffic of
+	 * an established peer on the same address: the reference drops that while it
+	 * re-handshakes; passing it to the running session loses nothing.
+	 */
+	pd = n->n_pending ? pending_find(n, src) : NULL;
+	if (pd && (init || !p)) {
+		handle_pending(n, pd, b);
+		return;
+	}
+	if (init) {
+		handle_init(n, b, src);
+		return;
+	}
+	if (!p) {
+		count_invalid(n, b->len);
+		return;
+	}
+	stats_count(&p->traffic.in, b->len);
+	int r = session_handle(p->sess, b, &ev);
+	if (likely(r == SESSION_MESSAGE))
+		dispatch(n, p, b, ev.type);
+	else if (r == SESSION_REPLY)
+		queue(n, b, src);
+	else if (r < 0)
+		count_invalid(n, b->len);
+}
+
+void forward_net_readable(struct node *n)
+{
+	for (int round = 0; round < FORWARD_ROUNDS; round++) {
+		for (unsigned i = 0; i < NET_BATCH; i++) {
+			buf_reset(&n->rxbufs[i], NODE_HEADROOM);
+			n->rx.bufs[i] = &n->rxbufs[i];
+		}
+		n->rx.n = NET_BATCH;
+		int cnt = net_recv_batch(&n->net, &n->rx);
+		if (cnt < 0)
+			break;
+		for (int i = 0; i < cnt; i++)
+			inbound(n, n->rx.bufs[i], &n->rx.src[i]);
+		forward_flush(n);
+		if (cnt > 0 && cnt < NET_BATCH)
+			break;
+	}
+}

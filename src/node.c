@@ -1,0 +1,822 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/*
+ * node.c - the node: start-up in VpnCloud's order, the event loop, the one-second
+ * housekeeping tick, NODE_INFO handling and peer exchange, own addresses, statistics and
+ * shutdown. The data path is in forward.c, the peer tables in peers.c.
+ */
+#include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "meshvpn/algo.h"
+#include "meshvpn/log.h"
+#include "node_int.h"
+
+#define RESOLVE_TAG_KIND(t) ((t) >> 32)
+#define RESOLVE_KIND_RECONNECT 1
+#define RESOLVE_KIND_STATSD 2
+#define RESOLVE_KIND_ADVERTISE 3
+#define NODE_TABLE_CAPACITY 4096
+
+static int64_t monotonic_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* ---- own addresses (PROTOCOL.md 5.8) ---- */
+
+bool node_is_own_addr(struct node *n, const struct addr *a)
+{
+	for (unsigned i = 0; i < n->own_addrs.n; i++)
+		if (addr_equal(&n->own_addrs.a[i], a))
+			return true;
+	/* any local interface address on our port is us as well */
+	if (a->port != n->listen_port)
+		return false;
+	for (size_t i = 0; i < n->n_local_ips; i++)
+		if (memcmp(n->local_ips[i].ip, a->ip, 16) == 0)
+			return true;
+	return false;
+}
+
+/* The source address the kernel would use towards the internet (no packet is sent). */
+static bool primary_address(int family, struct addr *out)
+{
+	struct sockaddr_storage ss;
+	struct addr probe;
+	socklen_t len;
+	bool ok = false;
+	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return false;
+	/* 8.8.8.8 / 2001:4860:4860::8888, as VpnCloud; connect() on UDP sends nothing */
+	if (family == AF_INET)
+		ok = addr_parse("8.8.8.8:53", 53, &probe) == 0;
+	else
+		ok = addr_parse("[2001:4860:4860::8888]:53", 53, &probe) == 0;
+	len = addr_to_sockaddr(&probe, &ss, family);
+	if (ok && connect(fd, (struct sockaddr *)&ss, len) == 0) {
+		len = sizeof(ss);
+		ok = getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+		     addr_from_sockaddr(out, (struct sockaddr *)&ss, len) == 0;
+	} else {
+		ok = false;
+	}
+	close(fd);
+	return ok;
+}
+
+static void collect_local_ips(struct node *n)
+{
+	struct ifaddrs *ifa = NULL;
+
+	n->n_local_ips = 0;
+	if (getifaddrs(&ifa) < 0)
+		return;
+	for (struct ifaddrs *i = ifa; i && n->n_local_ips < NODE_MAX_LOCAL_IPS; i = i->ifa_next) {
+		struct addr a;
+		if (!i->ifa_addr || addr_from_sockaddr(&a, i->ifa_addr, sizeof(struct sockaddr_in6)) < 0)
+			continue;
+		n->local_ips[n->n_local_ips++] = a;
+	}
+	freeifaddrs(ifa);
+}
+
+static void rebuild_own_addrs(struct node *n)
+{
+	const struct config *cfg = n->cfg;
+	struct addr a;
+
+	memset(&n->own_addrs, 0, sizeof(n->own_addrs));
+	for (size_t i = 0; i < cfg->advertise_addresses.n; i++) {
+		char host[256];
+		uint16_t port;
+		const char *s = cfg->advertise_addresses.v[i];
+		if (addr_split_host_port(s, n->listen_port, host, sizeof(host), &port) == 0 &&
+		    addr_parse(host, port, &a) == 0) {
+			/* configured IPv4 addresses travel as IPv4 entries, as in the reference */
+			nodeinfo_addrs_add(&n->own_addrs, &a, addr_is_v4(&a));
+		} else if (resolver_submit(n->resolver, (uint64_t)RESOLVE_KIND_ADVERTISE << 32 | i, s,
+					   n->listen_port) < 0) {
+			log_warn("cannot resolve advertise address %s now", s);
+		}
+	}
+	if (!addr_is_unspecified(&n->net.local)) {
+		nodeinfo_addrs_add(&n->own_addrs, &n->net.local, false);
+	} else {
+		for (int fam = 0; fam < 2; fam++) {
+			if (primary_address(fam ? AF_INET6 : AF_INET, &a)) {
+				a.port = n->listen_port;
+				nodeinfo_addrs_add(&n->own_addrs, &a, false);
+			}
+		}
+	}
+	collect_local_ips(n);
+	n->next_own_addrs = n->now + NODE_ADDR_RESET_SECS;
+}
+
+/* ---- NodeInfo (PROTOCOL.md 4.5, 5.6) ---- */
+
+size_t node_build_nodeinfo(struct node *n)
+{
+	struct nodeinfo *ni = n->ni_build;
+	struct wr w;
+	size_t it = 0, seen = 0;
+
+	memset(ni, 0, sizeof(*ni));
+	ni->flags = NODEINFO_HAS_NODE_ID | NODEINFO_HAS_PEERS | NODEINFO_HAS_CLAIMS |
+		    NODEINFO_HAS_PEER_TIMEOUT | NODEINFO_HAS_ADDRS;
+	memcpy(ni->node_id, n->node_id, NODE_ID_LEN);
+	/* at most 20 peers: a uniform random subset (reservoir sampling) */
+	for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it)) {
+		size_t slot = seen++;
+		if (slot >= NODEINFO_ENCODE_MAX_PEERS) {
+			slot = randombytes_uniform((uint32_t)seen);
+			if (slot >= NODEINFO_ENCODE_MAX_PEERS)
+				continue;
+		} else {
+			ni->n_peers++;
+		}
+		struct nodeinfo_peer *e = &ni->peers[slot];
+		memset(e, 0, sizeof(*e));
+		if (p->has_node_id) {
+			e->flags = NODEINFO_PEER_HAS_NODE_ID;
+			memcpy(e->node_id, p->node_id, NODE_ID_LEN);
+		}
+		e->addrs = p->addrs;
+	}
+	ni->n_claims = (uint16_t)MIN(n->n_claims, (size_t)NODEINFO_MAX_CLAIMS);
+	memcpy(ni->claims, n->claims, ni->n_claims * sizeof(*n->claims));
+	ni->peer_timeout = (uint16_t)MIN(n->cfg->peer_timeout, 65535u);
+	ni->addrs = n->own_addrs;
+	wr_init(&w, n->nodeinfo_buf, NODEINFO_MAX_ENCODED_LEN);
+	if (nodeinfo_encode(ni, &w) < 0)
+		bug("own NodeInfo does not encode");
+	return w.len;
+}
+
+void node_send_nodeinfo(struct node *n, struct peer *p)
+{
+	size_t len = node_build_nodeinfo(n);
+
+	buf_reset(&n->ctl, NODE_HEADROOM);
+	uint8_t *d = buf_put(&n->ctl, (uint32_t)len + 1);
+	d[0] = FRAME_TYPE_NODE_INFO;
+	memcpy(d + 1, n->nodeinfo_buf, len);
+	forward_send_ctl(n, p);
+}
+
+static bool node_id_is_peer(struct node *n, const uint8_t id[NODE_ID_LEN])
+{
+	size_t it = 0;
+	for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it))
+		if (p->has_node_id && sodium_memcmp(p->node_id, id, NODE_ID_LEN) == 0)
+			return true;
+	return false;
+}
+
+void node_handle_nodeinfo(struct node *n, struct peer *p, const uint8_t *data, size_t len)
+{
+	struct nodeinfo *ni = n->ni_scratch;
+	char as[ADDR_STRLEN];
+
+	if (nodeinfo_decode(ni, data, len) < 0) {
+		stats_count(&n->stats.invalid_dropped.in, len);
+		log_rl(LOG_DEBUG, "malformed NODE_INFO from %s", addr_format(&p->addr, as));
+		return;
+	}
+	p->timeout = n->now + n->cfg->peer_timeout;
+	p->has_node_id = true;
+	memcpy(p->node_id, ni->node_id, NODE_ID_LEN);
+	p->peer_timeout = (ni->flags & NODEINFO_HAS_PEER_TIMEOUT) ? ni->peer_timeout
+								   : CONFIG_DEFAULT_PEER_TIMEOUT;
+	memset(&p->addrs, 0, sizeof(p->addrs));
+	nodeinfo_addrs_add(&p->addrs, &p->addr, false);
+	for (unsigned i = 0; i < ni->addrs.n; i++)
+		nodeinfo_addrs_add(&p->addrs, &ni->addrs.a[i], ni->addrs.v4_wire & (1u << i));
+
+	/* claims: into the table, and a copy for logs and stats */
+	if (table_set_claims(&n->table, p->id, ni->claims, ni->n_claims, n->now,
+			     n->now + n->cfg->peer_timeout) < 0)
+		log_rl(LOG_WARN, "cannot store the claims of %s", addr_format(&p->addr, as));
+	if (ni->n_claims != p->n_claims ||
+	    (ni->n_claims && memcmp(ni->claims, p->claims, ni->n_claims * sizeof(*p->claims)))) {
+		struct range *c = NULL;
+		if (ni->n_claims && !(c = malloc(ni->n_claims * sizeof(*c))))
+			return;
+		if (c)
+			memcpy(c, ni->claims, ni->n_claims * sizeof(*c));
+		free(p->claims);
+		p->claims = c;
+		p->n_claims = ni->n_claims;
+	}
+
+	/* peer exchange: connect to whom the peer knows (full mesh, NAT hole punching) */
+	for (unsigned i = 0; i < ni->n_peers; i++) {
+		const struct nodeinfo_peer *e = &ni->peers[i];
+		bool known = false;
+		for (unsigned k = 0; k < e->addrs.n && !known; k++)
+			known = peer_find(n, &e->addrs.a[k]) != NULL;
+		if (known)
+			continue;
+		if ((e->flags & NODEINFO_PEER_HAS_NODE_ID) &&
+		    sodium_memcmp(e->node_id, n->node_id, NODE_ID_LEN) == 0) {
+			/* that is us: learn our address as others see it (NAT) */
+			for (unsigned k = 0; k < e->addrs.n; k++)
+				if (!node_is_own_addr(n, &e->addrs.a[k]))
+					nodeinfo_addrs_add(&n->own_addrs, &e->addrs.a[k],
+							   e->addrs.v4_wire & (1u << k));
+			continue;
+		}
+		if ((e->flags & NODEINFO_PEER_HAS_NODE_ID) && node_id_is_peer(n, e->node_id))
+			continue;
+		peer_connect_list(n, e->addrs.a, e->addrs.n);
+	}
+}
+
+void node_peer_established(struct node *n, struct peer *p, const uint8_t *ni, size_t len)
+{
+	char as[ADDR_STRLEN];
+
+	log_info("Connected to %s (%s)", addr_format(&p->addr, as), session_algo_name(p->sess));
+	node_handle_nodeinfo(n, p, ni, len);
+}
+
+/* ---- statistics ---- */
+
+static void resolve_statsd(struct node *n)
+{
+	if (n->cfg->statsd_server &&
+	    resolver_submit(n->resolver, (uint64_t)RESOLVE_KIND_STATSD << 32, n->cfg->statsd_server,
+			    8125) < 0)
+		log_warn("cannot resolve the statsd server now");
+}
+
+static void write_stats(struct node *n)
+{
+	struct stats_peer_view *peers = NULL, *traffic = NULL;
+	struct stats_entry_view *claims = NULL, *cache = NULL;
+	struct stats_view v = {.stats = &n->stats};
+	size_t it = 0, pos;
+
+	peers = calloc(n->n_peers + 1, sizeof(*peers));
+	traffic = calloc(n->n_peers + n->n_pending + 1, sizeof(*traffic));
+	claims = calloc(table_claim_len(&n->table) + 1, sizeof(*claims));
+	cache = calloc(table_cache_len(&n->table) + 1, sizeof(*cache));
+	if (!peers || !traffic || !claims || !cache)
+		goto out;
+	for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it)) {
+		peers[v.n_peers] = (struct stats_peer_view){
+			.addr = p->addr,
+			.ttl = p->timeout - n->now,
+			.crypto = session_algo_name(p->sess),
+			.traffic = &p->traffic,
+		};
+		traffic[v.n_traffic++] = peers[v.n_peers++];
+	}
+	for (size_t b = 0; b < NODE_HASH_BUCKETS; b++)
+		for (struct pending *pd = n->pending_hash[b]; pd; pd = pd->hnext)
+			traffic[v.n_traffic++] =
+				(struct stats_peer_view){.addr = pd->addr, .traffic = &pd->traffic};
+	struct table_claim_info ci;
+	for (pos = 0; table_claim_next(&n->table, &pos, &ci);) {
+		struct peer *p = peer_by_id(n, ci.peer);
+		if (!p || v.n_claims > table_claim_len(&n->table))
+			continue;
+		range_format(&ci.range, claims[v.n_claims].key);
+		claims[v.n_claims].peer = p->addr;
+		claims[v.n_claims++].timeout = ci.expiry - n->now;
+	}
+	struct table_cache_info ce;
+	for (pos = 0; table_cache_next(&n->table, &pos, &ce);) {
+		struct peer *p = peer_by_id(n, ce.peer);
+		if (!p || v.n_cache > table_cache_len(&n->table))
+			continue;
+		vaddr_format(&ce.addr, cache[v.n_cache].key);
+		cache[v.n_cache].peer = p->addr;
+		cache[v.n_cache++].timeout = ce.expiry - n->now;
+	}
+	v.peers = peers, v.traffic = traffic, v.claims = claims, v.cache = cache;
+
+	if (n->cfg->stats_file) {
+		int r = stats_write_file(n->cfg->stats_file, &v);
+		if (r < 0)
+			log_rl(LOG_WARN, "cannot write the stats file %s: %s", n->cfg->stats_file,
+			       strerror(-r));
+	}
+	if (n->cfg->statsd_server && n->statsd_ok) {
+		char msg[2048];
+		const char *prefix = n->cfg->statsd_prefix ? n->cfg->statsd_prefix
+							   : CONFIG_DEFAULT_STATSD_PREFIX;
+		int len = stats_statsd(msg, sizeof(msg), prefix, &v);
+		if (len > 0 && net_sendto(&n->net, (uint8_t *)msg, (size_t)len, &n->statsd) < 0)
+			log_rl(LOG_WARN, "cannot send to the statsd server");
+	}
+out:
+	/* end of the period: counters restart */
+	it = 0;
+	for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it))
+		stats_traffic_roll(&p->traffic);
+	for (size_t b = 0; b < NODE_HASH_BUCKETS; b++)
+		for (struct pending *pd = n->pending_hash[b]; pd; pd = pd->hnext)
+			stats_traffic_roll(&pd->traffic);
+	stats_roll(&n->stats);
+	free(peers);
+	free(traffic);
+	free(claims);
+	free(cache);
+}
+
+/* ---- housekeeping (PROTOCOL.md 5.2) ---- */
+
+static uint32_t nodeinfo_interval(struct node *n)
+{
+	int64_t m = CONFIG_DEFAULT_PEER_TIMEOUT, iv;
+	size_t it = 0;
+	bool any = false;
+
+	for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it)) {
+		if (!any || p->peer_timeout < m)
+			m = p->peer_timeout;
+		any = true;
+	}
+	/* signed arithmetic: VpnCloud's wraps for timeouts below 122 s (quirk 9) */
+	iv = MAX(m / 2 - 60, (int64_t)1);
+	return (uint32_t)MIN((int64_t)n->cfg->keepalive, iv);
+}
+
+static void tick_sessions(struct node *n)
+{
+	char as[ADDR_STRLEN];
+
+	for (size_t b = 0; b < NODE_HASH_BUCKETS; b++) {
+		struct pending *next;
+		for (struct pending *pd = n->pending_hash[b]; pd; pd = next) {
+			next = pd->hnext;
+			buf_reset(&n->ctl, NODE_HEADROOM);
+			int r = session_tick(pd->sess, &n->ctl);
+			if (r == 1) {
+				forward_send_raw(n, &n->ctl, &pd->addr, &pd->traffic);
+			} else if (r < 0) {
+				log_debug("Handshake with %s %s", addr_format(&pd->addr, as),
+					  r == -ETIMEDOUT ? "timed out" : "failed");
+				pending_remove(n, pd);
+			}
+		}
+	}
+	size_t it = 0;
+	for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it)) {
+		buf_reset(&n->ctl, NODE_HEADROOM);
+		int r = session_tick(p->sess, &n->ctl);
+		if (r == 1) {
+			forward_send_raw(n, &n->ctl, &p->addr, &p->traffic);
+		} else if (r < 0) {
+			struct addr a = p->addr;
+			peer_remove(n, p, false, "crypto failure");
+			peer_connect(n, &a);
+		}
+	}
+}
+
+static void node_tick(struct node *n)
+{
+	size_t it = 0;
+
+	n->new_responders = 0;
+	/* 1. silent peers */
+	for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it)) {
+		if (p->timeout < n->now) {
+			struct addr a = p->addr;
+			peer_remove(n, p, false, "timed out");
+			peer_connect(n, &a);
+		}
+	}
+	/* 2. table */
+	table_housekeep(&n->table, n->now);
+	/* 3. handshakes, replay windows, key rotation */
+	tick_sessions(n);
+	/* 5. NODE_INFO to every peer */
+	if (n->next_nodeinfo <= n->now) {
+		it = 0;
+		for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it))
+			if (session_is_established(p->sess))
+				node_send_nodeinfo(n, p);
+		n->next_nodeinfo = n->now + nodeinfo_interval(n);
+	}
+	/* 6. configured peers */
+	reconnect_tick(n);
+	/* 7. statistics */
+	if (n->next_stats <= n->now) {
+		write_stats(n);
+		n->next_stats = n->now + STATS_INTERVAL;
+	}
+	/* 10. own addresses */
+	if (n->next_own_addrs <= n->now)
+		rebuild_own_addrs(n);
+	if (n->cfg->statsd_server && n->next_statsd_resolve <= n->now) {
+		resolve_statsd(n);
+		n->next_statsd_resolve = n->now + NODE_RESOLVE_SECS;
+	}
+}
+
+static void handle_resolved(struct node *n)
+{
+	struct resolve_result r;
+	char as[ADDR_STRLEN];
+
+	while (resolver_take(n->resolver, &r)) {
+		size_t idx = (size_t)(r.tag & 0xffffffffu);
+		switch (RESOLVE_TAG_KIND(r.tag)) {
+		case RESOLVE_KIND_RECONNECT:
+			reconnect_resolved(n, idx, r.addrs, r.count);
+			break;
+		case RESOLVE_KIND_STATSD:
+			if (r.count > 0) {
+				n->statsd = r.addrs[0];
+				n->statsd_ok = true;
+			} else {
+				log_warn("cannot resolve the statsd server %s", n->cfg->statsd_server);
+			}
+			break;
+		case RESOLVE_KIND_ADVERTISE:
+			for (int i = 0; i < r.count; i++)
+				nodeinfo_addrs_add(&n->own_addrs, &r.addrs[i], addr_is_v4(&r.addrs[i]));
+			if (r.count < 0)
+				log_warn("cannot resolve advertise address %s",
+					 idx < n->cfg->advertise_addresses.n
+						 ? n->cfg->advertise_addresses.v[idx]
+						 : "?");
+			else
+				log_debug("advertising %s", addr_format(&r.addrs[0], as));
+			break;
+		}
+	}
+}
+
+/* ---- start-up ---- */
+
+static int setup_device(struct node *n)
+{
+	const struct config *cfg = n->cfg;
+	enum device_type type = cfg->device_type == CONFIG_DEVICE_TAP ? DEVICE_TAP : DEVICE_TUN;
+	char route_if[IFNAMSIZ] = "";
+	int r, mtu;
+
+	r = device_open(&n->dev, type, cfg->device_name, cfg->device_path);
+	if (r < 0) {
+		log_err("cannot open the %s device %s via %s: %s", type == DEVICE_TAP ? "TAP" : "TUN",
+			cfg->device_name, cfg->device_path ? cfg->device_path : DEVICE_PATH_DEFAULT,
+			strerror(-r));
+		return r;
+	}
+	n->dev.src.kind = NODE_SRC_DEVICE;
+	log_info("Opened device %s", n->dev.ifname);
+
+	r = device_default_mtu(device_overhead(type), &mtu, route_if);
+	if (r < 0)
+		log_info("No default route: MTU %d (1500 minus the VPN overhead)", mtu);
+	r = device_set_mtu(&n->dev, mtu);
+	if (r < 0)
+		log_warn("cannot set the MTU of %s to %d: %s", n->dev.ifname, mtu, strerror(-r));
+	else
+		log_info("Set MTU of %s to %d", n->dev.ifname, mtu);
+
+	if (cfg->flags & CONFIG_HAS_IP) {
+		r = device_set_ipv4(&n->dev, cfg->ip, cfg->ip_prefix);
+		if (r < 0) {
+			log_err("cannot set address %u.%u.%u.%u/%u on %s: %s", cfg->ip[0], cfg->ip[1],
+				cfg->ip[2], cfg->ip[3], cfg->ip_prefix, n->dev.ifname, strerror(-r));
+			return r;
+		}
+		log_info("Configured %u.%u.%u.%u/%u on %s", cfg->ip[0], cfg->ip[1], cfg->ip[2],
+			 cfg->ip[3], cfg->ip_prefix, n->dev.ifname);
+	}
+	if (cfg->ifup) {
+		r = device_run_cmd(cfg->ifup, n->dev.ifname);
+		if (r != 0)
+			log_warn("ifup command failed with status %d", r);
+	}
+	if (cfg->fix_rp_filter) {
+		r = device_rp_filter_fix(NULL, n->dev.ifname);
+		if (r < 0)
+			log_warn("cannot adjust rp_filter: %s", strerror(-r));
+	}
+	r = device_rp_filter_get(NULL, n->dev.ifname);
+	if (r >= 0 && r != 1)
+		log_warn("rp_filter of %s is %d, not 1: the host may answer spoofed packets for the "
+			 "VPN (CVE-2019-14899); use --fix-rp-filter",
+			 n->dev.ifname, r);
+	return 0;
+}
+
+static int setup_claims(struct node *n)
+{
+	const struct config *cfg = n->cfg;
+	uint8_t ip[4];
+
+	n->claims = calloc(cfg->n_claims + 1, sizeof(*n->claims));
+	if (!n->claims)
+		return -ENOMEM;
+	memcpy(n->claims, cfg->claims, cfg->n_claims * sizeof(*cfg->claims));
+	n->n_claims = cfg->n_claims;
+	if (cfg->auto_claim && n->dev.type == DEVICE_TUN &&
+	    device_get_ipv4(&n->dev, ip, NULL) == 0) {
+		struct range *r = &n->claims[n->n_claims++];
+		memset(r, 0, sizeof(*r));
+		r->base.len = 4;
+		memcpy(r->base.b, ip, 4);
+		r->prefix = 32;
+	}
+	for (size_t i = 0; i < n->n_claims; i++) {
+		char rs[VADDR_STRLEN + 4];
+		log_info("Claiming %s", range_format(&n->claims[i], rs));
+	}
+	return 0;
+}
+
+static int setup_crypto(struct node *n)
+{
+	const struct config *cfg = n->cfg;
+	uint8_t ids[CONFIG_ALGO_COUNT];
+	size_t n_ids = 0;
+	bool plain = false;
+	char key[KEYS_B62_KEYBUF];
+	int r;
+
+	r = keys_identity_load(&n->ident, cfg->private_key, cfg->public_key, cfg->password);
+	if (r < 0) {
+		log_err("cannot load the node key: %s", r == -EKEYREJECTED ? "public key does not match"
+							       : strerror(-r));
+		return r;
+	}
+	log_info("Public key: %s", keys_encode(key, n->ident->pub));
+	for (size_t i = 0; i < cfg->n_algorithms; i++) {
+		if (cfg->algorithms[i] == CONFIG_ALGO_PLAIN)
+			plain = true;
+		else
+			ids[n_ids++] = cfg->algorithms[i];
+	}
+	if (plain)
+		log_warn("Unencrypted connections are allowed (algorithm 'plain')");
+	r = algo_list_benchmark(&n->algos, ids, n_ids, plain, ALGO_BENCH_SECONDS);
+	if (r < 0) {
+		log_err("cipher benchmark failed: %s", strerror(-r));
+		return r;
+	}
+	for (unsigned i = 0; i < n->algos.n; i++)
+		log_info("Cipher %s: %.1f MB/s", algo_name(n->algos.e[i].id),
+			 (double)n->algos.e[i].speed);
+
+	randombytes_buf(n->node_id, sizeof(n->node_id));
+	struct session_params sp = {
+		.seed = n->ident->seed,
+		.trusted_keys = cfg->n_trusted_keys ? (const uint8_t *)cfg->trusted_keys : NULL,
+		.n_trusted_keys = cfg->n_trusted_keys,
+		.node_id = n->node_id,
+		.algos = &n->algos,
+		.rotate_cycle = n->rotate_cycle,
+	};
+	r = session_ctx_new(&sp, &n->sctx);
+	if (r < 0)
+		log_err("cannot set up the crypto context: %s", strerror(-r));
+	return r;
+}
+
+static int setup_buffers(struct node *n)
+{
+	size_t count = 3 * NET_BATCH + 1;
+
+	n->pool = aligned_alloc(64, count * NODE_BUF_SIZE_ALIGNED);
+	n->nodeinfo_buf = malloc(NODEINFO_MAX_ENCODED_LEN);
+	n->ni_scratch = malloc(sizeof(*n->ni_scratch));
+	n->ni_build = malloc(sizeof(*n->ni_build));
+	if (!n->pool || !n->nodeinfo_buf || !n->ni_scratch || !n->ni_build)
+		return -ENOMEM;
+	uint8_t *p = n->pool;
+	struct buf *all[] = {n->rxbufs, n->devbufs, n->spare};
+	for (size_t k = 0; k < ARRAY_SIZE(all); k++) {
+		for (unsigned i = 0; i < NET_BATCH; i++, p += NODE_BUF_SIZE_ALIGNED)
+			all[k][i] = (struct buf){.base = p, .size = NODE_BUF_SIZE};
+	}
+	n->ctl = (struct buf){.base = p, .size = NODE_BUF_SIZE};
+	return 0;
+}
+
+static unsigned test_rotate_cycle(void)
+{
+	const char *s = getenv(NODE_ENV_TEST_ROTATE);
+	char *end;
+
+	if (!s || !*s)
+		return 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (*end || v < 2 || v > 3600) {
+		log_warn("ignoring %s=%s (test-only; 2..3600 seconds)", NODE_ENV_TEST_ROTATE, s);
+		return 0;
+	}
+	log_warn("Test mode: key rotation every %lu s (%s)", v, NODE_ENV_TEST_ROTATE);
+	return (unsigned)v;
+}
+
+int node_new(const struct config *cfg, struct node **out)
+{
+	struct config_listen listen;
+	struct config_error why;
+	struct node *n;
+	int r;
+
+	*out = NULL;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->cfg = cfg;
+	n->net.src.fd = -1;
+	n->dev.src.fd = -1;
+	n->loop.epfd = n->loop.timer.fd = n->loop.signal.fd = -1;
+	n->now = n->start = monotonic_seconds();
+	n->rotate_cycle = test_rotate_cycle();
+
+	r = loop_init(&n->loop, 0);
+	if (r < 0) {
+		log_err("cannot set up the event loop: %s", strerror(-r));
+		goto fail;
+	}
+	r = config_parse_listen(cfg->listen ? cfg->listen : CONFIG_DEFAULT_LISTEN,
+				ADDR_DEFAULT_PORT, &listen, &why);
+	if (r < 0) {
+		log_err("listen: %s", why.msg);
+		goto fail;
+	}
+	r = net_open(&n->net, &listen.addr);
+	if (r < 0) {
+		char as[ADDR_STRLEN];
+		log_err("cannot open the UDP socket on %s: %s", addr_format(&listen.addr, as),
+			strerror(-r));
+		goto fail;
+	}
+	n->net.src.kind = NODE_SRC_NET;
+	n->listen_port = n->net.local.port;
+	{
+		char as[ADDR_STRLEN];
+		log_info("Listening on %s", addr_format(&n->net.local, as));
+	}
+
+	r = setup_device(n);
+	if (r < 0)
+		goto fail;
+	n->kind = n->dev.type == DEVICE_TAP ? PAYLOAD_ETH : PAYLOAD_IP;
+	r = stats_init(&n->stats);
+	if (r < 0)
+		goto fail;
+	if (cfg->stats_file) {
+		/* like VpnCloud: a fresh file at start */
+		unlink(cfg->stats_file);
+	}
+	r = setup_crypto(n);
+	if (r < 0)
+		goto fail;
+	r = setup_claims(n);
+	if (r < 0)
+		goto fail;
+	static const enum table_mode modes[] = {
+		[CONFIG_MODE_NORMAL] = TABLE_MODE_NORMAL,
+		[CONFIG_MODE_ROUTER] = TABLE_MODE_ROUTER,
+		[CONFIG_MODE_SWITCH] = TABLE_MODE_SWITCH,
+		[CONFIG_MODE_HUB] = TABLE_MODE_HUB,
+	};
+	n->table_flags = table_mode_flags(modes[cfg->mode], n->kind);
+	r = table_init(&n->table, n->table_flags, cfg->switch_timeout, NODE_TABLE_CAPACITY);
+	if (r < 0)
+		goto fail;
+	r = setup_buffers(n);
+	if (r < 0)
+		goto fail;
+	r = resolver_new(&n->resolver);
+	if (r < 0)
+		goto fail;
+	resolver_src(n->resolver)->kind = NODE_SRC_RESOLVER;
+	if ((r = loop_add(&n->loop, &n->dev.src, EPOLLIN)) < 0 ||
+	    (r = loop_add(&n->loop, &n->net.src, EPOLLIN)) < 0 ||
+	    (r = loop_add(&n->loop, resolver_src(n->resolver), EPOLLIN)) < 0) {
+		log_err("cannot register with epoll: %s", strerror(-r));
+		goto fail;
+	}
+	rebuild_own_addrs(n);
+	n->next_stats = n->now + STATS_INTERVAL;
+	n->next_nodeinfo = n->now;
+	reconnect_init(n);
+	*out = n;
+	return 0;
+fail:
+	node_free(n);
+	return r < 0 ? r : -EINVAL;
+}
+
+/* ---- the loop ---- */
+
+static void handle_signals(struct node *n)
+{
+	int sigs[8];
+	int k = loop_signal_read(&n->loop, sigs, (int)ARRAY_SIZE(sigs));
+
+	for (int i = 0; i < k; i++) {
+		switch (sigs[i]) {
+		case SIGINT:
+		case SIGTERM:
+		case SIGQUIT:
+			if (!n->stopping)
+				log_info("Received signal %d, shutting down", sigs[i]);
+			n->stopping = true;
+			break;
+		case SIGCHLD:
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+			break;
+		default:
+			log_debug("ignoring signal %d", sigs[i]);
+		}
+	}
+}
+
+int node_run(struct node *n)
+{
+	struct loop_event ev[LOOP_MAX_EVENTS];
+
+	log_info("Node %s running", n->dev.ifname);
+	while (!n->stopping) {
+		int k = loop_wait(&n->loop, ev, LOOP_MAX_EVENTS, -1);
+		if (k < 0) {
+			if (k == -EINTR)
+				continue;
+			log_err("epoll_wait failed: %s", strerror(-k));
+			return k;
+		}
+		n->now = monotonic_seconds();
+		for (int i = 0; i < k; i++) {
+			switch (ev[i].src->kind) {
+			case LOOP_KIND_TIMER:
+				if (loop_timer_ack(&n->loop))
+					node_tick(n);
+				break;
+			case LOOP_KIND_SIGNAL:
+				handle_signals(n);
+				break;
+			case NODE_SRC_DEVICE:
+				forward_device_readable(n);
+				break;
+			case NODE_SRC_NET:
+				forward_net_readable(n);
+				break;
+			case NODE_SRC_RESOLVER:
+				handle_resolved(n);
+				break;
+			}
+		}
+	}
+
+	/* orderly shutdown (PROTOCOL.md 5.10) */
+	size_t it = 0;
+	for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it))
+		peer_remove(n, p, true, "shutting down");
+	if (n->cfg->ifdown) {
+		int r = device_run_cmd(n->cfg->ifdown, n->dev.ifname);
+		if (r != 0)
+			log_warn("ifdown command failed with status %d", r);
+	}
+	return 0;
+}
+
+void node_free(struct node *n)
+{
+	if (!n)
+		return;
+	peers_free(n);
+	resolver_free(n->resolver);
+	if (n->net.src.fd >= 0)
+		net_close(&n->net);
+	if (n->dev.src.fd >= 0)
+		device_close(&n->dev);
+	loop_close(&n->loop);
+	table_free(&n->table);
+	stats_free(&n->stats);
+	session_ctx_free(n->sctx);
+	keys_identity_free(n->ident);
+	free(n->claims);
+	free(n->pool);
+	free(n->nodeinfo_buf);
+	free(n->ni_scratch);
+	free(n->ni_build);
+	free(n);
+}

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * node_int.h - the node's private state, shared by node.c (start-up, housekeeping, control
+ * messages), peers.c (peer/pending tables, connecting, reconnect back-off) and forward.c
+ * (the data path). Nothing outside these three files includes it.
+ */
+#ifndef MESHVPN_NODE_INT_H
+#define MESHVPN_NODE_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "meshvpn/addr.h"
+#include "meshvpn/algo.h"
+#include "meshvpn/bytes.h"
+#include "meshvpn/config.h"
+#include "meshvpn/device.h"
+#include "meshvpn/keys.h"
+#include "meshvpn/loop.h"
+#include "meshvpn/net.h"
+#include "meshvpn/node.h"
+#include "meshvpn/nodeinfo.h"
+#include "meshvpn/payload.h"
+#include "meshvpn/resolve.h"
+#include "meshvpn/session.h"
+#include "meshvpn/stats.h"
+#include "meshvpn/table.h"
+
+#define NODE_ID_LEN 16
+#define NODE_BUF_SIZE (SESSION_BUF_SIZE + SESSION_HEADROOM + 1)
+#define NODE_BUF_SIZE_ALIGNED ((NODE_BUF_SIZE + 63) & ~(size_t)63)
+#define NODE_HEADROOM (SESSION_HEADROOM + 1) /* the frame header and the inner type byte */
+#define NODE_HASH_BUCKETS 1024
+#define NODE_MAX_PENDING 1024	   /* pending handshakes at once */
+#define NODE_NEW_RESPONDERS_PER_TICK 64 /* PONGs to new addresses per second */
+#define NODE_ADDR_RESET_SECS 300   /* own address list rebuilt (PROTOCOL.md 5.8) */
+#define NODE_RESOLVE_SECS 300	   /* configured peer names resolved again */
+#define NODE_STATS_SECS 60
+#define NODE_RECONNECT_MAX_INTERVAL 3600
+#define NODE_MAX_LOCAL_IPS 64	   /* interface addresses checked against self-connections */
+
+enum node_src_kind {
+	NODE_SRC_DEVICE = LOOP_KIND_USER,
+	NODE_SRC_NET,
+	NODE_SRC_RESOLVER,
+};
+
+/* An established peer (PROTOCOL.md 5.3), keyed by the address it is connected on. */
+struct peer {
+	uint32_t id;		      /* forwarding-table id: slot index + 1 */
+	struct addr addr;	      /* address the session runs on */
+	struct session *sess;
+	bool has_node_id;
+	uint8_t node_id[NODE_ID_LEN];
+	struct nodeinfo_addrs addrs;  /* addr, then the addresses it advertised */
+	uint16_t peer_timeout;	      /* advertised by the peer (default 300) */
+	int64_t timeout;	      /* dropped when now passes this (own peer timeout) */
+	struct range *claims;	      /* last claims it sent (for logs, hooks and stats) */
+	size_t n_claims;
+	struct stats_traffic traffic; /* protocol traffic with this peer */
+	struct peer *hnext;	      /* hash chain */
+};
+
+/* A handshake in progress with an address (PROTOCOL.md 1.10 "pending"). */
+struct pending {
+	struct addr addr;
+	struct session *sess;
+	struct stats_traffic traffic;
+	struct pending *hnext;
+};
+
+/* A configured peer: reconnected with back-off for ever (PROTOCOL.md 5.5). */
+struct reconnect {
+	char *text;			  /* as configured */
+	struct addr addrs[8];		  /* resolved */
+	int n_addrs;
+	unsigned tries;
+	uint32_t interval;
+	int64_t next;
+	int64_t next_resolve;
+	bool resolving;
+};
+
+struct node {
+	const struct config *cfg;
+	int64_t now;	      /* monotonic seconds, refreshed once per loop wake-up */
+	int64_t start;
+	bool stopping;
+
+	struct loop loop;
+	struct device dev;
+	struct net net;
+	struct resolver *resolver;
+	enum payload_kind kind;
+	unsigned table_flags;
+	struct table table;
+
+	struct keys_identity *ident;
+	struct session_ctx *sctx;
+	uint8_t node_id[NODE_ID_LEN];
+	struct range *claims; /* own: configured + auto-claim */
+	size_t n_claims;
+	struct nodeinfo_addrs own_addrs;
+	struct addr local_ips[NODE_MAX_LOCAL_IPS]; /* interface addresses (port ignored) */
+	size_t n_local_ips;
+	uint16_t listen_port;
+	struct algo_list algos;
+	struct addr statsd;
+	bool statsd_ok;
+
+	/* peers by address (hash chains) and by id (slots) */
+	struct peer *peer_hash[NODE_HASH_BUCKETS];
+	struct peer **slots;
+	size_t n_slots;
+	size_t n_peers;
+	struct pending *pending_hash[NODE_HASH_BUCKETS];
+	size_t n_pending;
+	unsigned new_responders; /* this tick */
+
+	struct reconnect *reconnects;
+	size_t n_reconnects;
+
+	/* schedules */
+	int64_t next_nodeinfo;
+	int64_t next_own_addrs;
+	int64_t next_stats;
+	int64_t next_statsd_resolve;
+	unsigned rotate_cycle;
+
+	/* buffers, all allocated once at start */
+	uint8_t *pool;
+	struct buf rxbufs[NET_BATCH];
+	struct buf devbufs[NET_BATCH];
+	struct buf spare[NET_BATCH]; /* broadcast copies and control messages */
+	unsigned spare_used;
+	struct buf ctl;		     /* one control message at a time */
+	struct net_rx rx;
+	struct net_tx tx;
+	uint8_t *nodeinfo_buf;	     /* encoded own NodeInfo */
+	struct nodeinfo *ni_scratch; /* decode target for received NodeInfo (large) */
+	struct nodeinfo *ni_build;   /* own NodeInfo being encoded */
+
+	struct stats stats;
+};
+
+/* peers.c */
+struct peer *peer_find(struct node *n, const struct addr *a);
+struct peer *peer_by_id(struct node *n, uint32_t id);
+struct pending *pending_find(struct node *n, const struct addr *a);
+/* Moves an established session into the peer table (replacing a peer on that address). */
+struct peer *peer_add(struct node *n, const struct addr *a, struct session *sess);
+/* Removes a peer: table entries, claims; sends CLOSE first when close is true. */
+void peer_remove(struct node *n, struct peer *p, bool close, const char *why);
+int pending_add(struct node *n, const struct addr *a, struct session *sess, struct pending **out);
+void pending_remove(struct node *n, struct pending *pd);
+/* True when a is an own address, an established peer or pending (PROTOCOL.md 5.4). */
+bool node_addr_known(struct node *n, const struct addr *a);
+/* "Connect to one address": a new handshake unless a is own/peer/pending. */
+void peer_connect(struct node *n, const struct addr *a);
+/* "Connect to address list": nothing if any is known, else a PING to every address. */
+void peer_connect_list(struct node *n, const struct addr *list, size_t count);
+void reconnect_init(struct node *n);
+void reconnect_tick(struct node *n);
+void reconnect_resolved(struct node *n, size_t idx, const struct addr *addrs, int count);
+void peers_free(struct node *n);
+/* Iteration helpers: for (p = peer_first(n, &it); p; p = peer_next(n, &it)) */
+struct peer *peer_next(struct node *n, size_t *it);
+
+/* forward.c: the data path */
+void forward_device_readable(struct node *n);
+void forward_net_readable(struct node *n);
+/* Encrypts the control message in n->ctl for p and sends it at once. */
+void forward_send_ctl(struct node *n, struct peer *p);
+/* Sends a datagram that is already framed (handshake) to a. */
+void forward_send_raw(struct node *n, const struct buf *b, const struct addr *a,
+		      struct stats_traffic *t);
+void forward_flush(struct node *n);
+
+/* node.c: control messages */
+void node_handle_nodeinfo(struct node *n, struct peer *p, const uint8_t *data, size_t len);
+void node_peer_established(struct node *n, struct peer *p, const uint8_t *ni, size_t len);
+/* Builds the own NodeInfo (without type byte) into n->nodeinfo_buf; returns its length. */
+size_t node_build_nodeinfo(struct node *n);
+void node_send_nodeinfo(struct node *n, struct peer *p);
+bool node_is_own_addr(struct node *n, const struct addr *a);
+
+#endif

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/*
+ * peers.c - the peer and pending-handshake tables, connecting to addresses, and the
+ * reconnect back-off of configured peers (PROTOCOL.md 5.3-5.5).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meshvpn/log.h"
+#include "node_int.h"
+
+static size_t bucket(const struct addr *a)
+{
+	return addr_hash(a) % NODE_HASH_BUCKETS;
+}
+
+struct peer *peer_find(struct node *n, const struct addr *a)
+{
+	for (struct peer *p = n->peer_hash[bucket(a)]; p; p = p->hnext)
+		if (addr_equal(&p->addr, a))
+			return p;
+	return NULL;
+}
+
+struct peer *peer_by_id(struct node *n, uint32_t id)
+{
+	if (id == 0 || id > n->n_slots)
+		return NULL;
+	return n->slots[id - 1];
+}
+
+struct peer *peer_next(struct node *n, size_t *it)
+{
+	while (*it < n->n_slots) {
+		struct peer *p = n->slots[(*it)++];
+		if (p)
+			return p;
+	}
+	return NULL;
+}
+
+struct pending *pending_find(struct node *n, const struct addr *a)
+{
+	for (struct pending *pd = n->pending_hash[bucket(a)]; pd; pd = pd->hnext)
+		if (addr_equal(&pd->addr, a))
+			return pd;
+	return NULL;
+}
+
+static int take_slot(struct node *n, uint32_t *id)
+{
+	for (size_t i = 0; i < n->n_slots; i++) {
+		if (!n->slots[i]) {
+			*id = (uint32_t)i + 1;
+			return 0;
+		}
+	}
+	size_t grown = n->n_slots ? 2 * n->n_slots : 64;
+	struct peer **s = realloc(n->slots, grown * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	memset(s + n->n_slots, 0, (grown - n->n_slots) * sizeof(*s));
+	*id = (uint32_t)n->n_slots + 1;
+	n->slots = s;
+	n->n_slots = grown;
+	return 0;
+}
+
+struct peer *peer_add(struct node *n, const struct addr *a, struct session *sess)
+{
+	struct peer *old = peer_find(n, a);
+	struct peer *p;
+	uint32_t id;
+
+	if (old)
+		peer_remove(n, old, false, "replaced by a new session");
+	p = calloc(1, sizeof(*p));
+	if (!p || take_slot(n, &id) < 0) {
+		log_err("out of memory adding a peer");
+		free(p);
+		session_free(sess);
+		return NULL;
+	}
+	p->id = id;
+	p->addr = *a;
+	p->sess = sess;
+	p->peer_timeout = CONFIG_DEFAULT_PEER_TIMEOUT;
+	p->timeout = n->now + n->cfg->peer_timeout;
+	nodeinfo_addrs_add(&p->addrs, a, false);
+	n->slots[id - 1] = p;
+	size_t b = bucket(a);
+	p->hnext = n->peer_hash[b];
+	n->peer_hash[b] = p;
+	n->n_peers++;
+	return p;
+}
+
+void peer_remove(struct node *n, struct peer *p, bool close, const char *why)
+{
+	char as[ADDR_STRLEN];
+
+	if (close && session_is_established(p->sess)) {
+		buf_reset(&n->ctl, NODE_HEADROOM);
+		*buf_put(&n->ctl, 1) = FRAME_TYPE_CLOSE;
+		forward_send_ctl(n, p);
+	}
+	log_info("Peer %s disconnected: %s", addr_format(&p->addr, as), why);
+	table_remove_peer(&n->table, p->id);
+	for (struct peer **pp = &n->peer_hash[bucket(&p->addr)]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == p) {
+			*pp = p->hnext;
+			break;
+		}
+	}
+	n->slots[p->id - 1] = NULL;
+	n->n_peers--;
+	free(p->claims);
+	session_free(p->sess);
+	free(p);
+}
+
+int pending_add(struct node *n, const struct addr *a, struct session *sess, struct pending **out)
+{
+	struct pending *pd;
+
+	*out = NULL;
+	if (n->n_pending >= NODE_MAX_PENDING)
+		return -ENOSPC;
+	pd = calloc(1, sizeof(*pd));
+	if (!pd)
+		return -ENOMEM;
+	pd->addr = *a;
+	pd->sess = sess;
+	size_t b = bucket(a);
+	pd->hnext = n->pending_hash[b];
+	n->pending_hash[b] = pd;
+	n->n_pending++;
+	*out = pd;
+	return 0;
+}
+
+void pending_remove(struct node *n, struct pending *pd)
+{
+	for (struct pending **pp = &n->pending_hash[bucket(&pd->addr)]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == pd) {
+			*pp = pd->hnext;
+			break;
+		}
+	}
+	n->n_pending--;
+	session_free(pd->sess);
+	free(pd);
+}
+
+bool node_addr_known(struct node *n, const struct addr *a)
+{
+	return node_is_own_addr(n, a) || peer_find(n, a) || pending_find(n, a);
+}
+
+void peer_connect(struct node *n, const struct addr *a)
+{
+	char as[ADDR_STRLEN];
+	struct session *s = NULL;
+	struct pending *pd;
+	size_t len;
+
+	if (node_addr_known(n, a) || addr_is_unspecified(a) || a->port == 0)
+		return;
+	len = node_build_nodeinfo(n);
+	buf_reset(&n->ctl, NODE_HEADROOM);
+	if (session_new_initiator(n->sctx, n->nodeinfo_buf, len, &s, &n->ctl) < 0) {
+		log_warn("cannot start a handshake with %s", addr_format(a, as));
+		return;
+	}
+	if (pending_add(n, a, s, &pd) < 0) {
+		log_rl(LOG_WARN, "too many handshakes in progress; not connecting to %s",
+		       addr_format(a, as));
+		session_free(s);
+		return;
+	}
+	log_debug("Sending handshake to %s", addr_format(a, as));
+	forward_send_raw(n, &n->ctl, a, &pd->traffic);
+}
+
+void peer_connect_list(struct node *n, const struct addr *list, size_t count)
+{
+	char as[ADDR_STRLEN];
+
+	for (size_t i = 0; i < count; i++)
+		if (node_addr_known(n, &list[i]))
+			return;
+	if (count)
+		log_info("Connecting to %s", addr_format(&list[0], as));
+	for (size_t i = 0; i < count; i++)
+		peer_connect(n, &list[i]);
+}
+
+/* ---- configured peers: resolve, connect, back off (PROTOCOL.md 5.5) ---- */
+
+#define RESOLVE_TAG_RECONNECT (1ull << 32)
+
+static bool is_numeric(const char *text, struct addr *out)
+{
+	char host[256];
+	uint16_t port;
+
+	if (addr_split_host_port(text, ADDR_DEFAULT_PORT, host, sizeof(host), &port) < 0)
+		return false;
+	return addr_parse(host, port, out) == 0 && !addr_is_unspecified(out);
+}
+
+static void resolve_entry(struct node *n, size_t i)
+{
+	struct reconnect *e = &n->reconnects[i];
+
+	if (e->resolving)
+		return;
+	if (resolver_submit(n->resolver, RESOLVE_TAG_RECONNECT | i, e->text, ADDR_DEFAULT_PORT) == 0)
+		e->resolving = true;
+	e->next_resolve = n->now + NODE_RESOLVE_SECS;
+}
+
+void reconnect_init(struct node *n)
+{
+	const struct config_strlist *peers = &n->cfg->peers;
+
+	n->reconnects = calloc(peers->n ? peers->n : 1, sizeof(*n->reconnects));
+	if (!n->reconnects)
+		fatal("out of memory");
+	n->n_reconnects = peers->n;
+	for (size_t i = 0; i < peers->n; i++) {
+		struct reconnect *e = &n->reconnects[i];
+		e->text = peers->v[i];
+		e->interval = 1;
+		e->next = n->now;
+		if (is_numeric(e->text, &e->addrs[0])) {
+			e->n_addrs = 1;
+			e->next_resolve = INT64_MAX; /* nothing to resolve, ever */
+		} else {
+			resolve_entry(n, i);
+		}
+	}
+}
+
+void reconnect_resolved(struct node *n, size_t idx, const struct addr *addrs, int count)
+{
+	struct reconnect *e;
+
+	if (idx >= n->n_reconnects)
+		return;
+	e = &n->reconnects[idx];
+	e->resolving = false;
+	if (count < 0) {
+		/* VpnCloud exits here at start-up; we keep trying (PROTOCOL.md 11 item 12) */
+		log_warn("Cannot resolve peer %s: %s; trying again in 10 s", e->text,
+			 count == -ENOENT ? "no such host" : strerror(-count));
+		e->next_resolve = n->now + 10;
+		return;
+	}
+	e->n_addrs = MIN(count, (int)ARRAY_SIZE(e->addrs));
+	memcpy(e->addrs, addrs, (size_t)e->n_addrs * sizeof(*addrs));
+	if (e->next <= n->now)
+		peer_connect_list(n, e->addrs, (size_t)e->n_addrs);
+}
+
+void reconnect_tick(struct node *n)
+{
+	for (size_t i = 0; i < n->n_reconnects; i++) {
+		struct reconnect *e = &n->reconnects[i];
+		if (e->next <= n->now && e->n_addrs)
+			peer_connect_list(n, e->addrs, (size_t)e->n_addrs);
+	}
+	for (size_t i = 0; i < n->n_reconnects; i++) {
+		struct reconnect *e = &n->reconnects[i];
+		for (int k = 0; k < e->n_addrs; k++) {
+			if (peer_find(n, &e->addrs[k])) {
+				e->tries = 0;
+				e->interval = 1;
+				e->next = n->now + 1;
+				break;
+			}
+		}
+		if (e->next_resolve <= n->now)
+			resolve_entry(n, i);
+		if (e->next > n->now)
+			continue;
+		if (++e->tries > 10) {
+			e->tries = 0;
+			e->interval *= 2;
+		}
+		if (e->interval > NODE_RECONNECT_MAX_INTERVAL)
+			e->interval = NODE_RECONNECT_MAX_INTERVAL;
+		e->next = n->now + e->interval;
+	}
+}
+
+void peers_free(struct node *n)
+{
+	for (size_t b = 0; b < NODE_HASH_BUCKETS; b++) {
+		while (n->pending_hash[b])
+			pending_remove(n, n->pending_hash[b]);
+	}
+	for (size_t i = 0; i < n->n_slots; i++) {
+		struct peer *p = n->slots[i];
+		if (p) {
+			free(p->claims);
+			session_free(p->sess);
+			free(p);
+		}
+	}
+	free(n->slots);
+	n->slots = NULL;
+	n->n_slots = 0;
+	free(n->reconnects);
+	n->reconnects = NULL;
+}
