@@ -80,12 +80,12 @@ t_bridge() {
 
 # t_attach NODE IP: veth from NODE (ul0, IP/24) to the bridge.
 t_attach() {
-	node=$1 addr=$2
-	ip link add "$T_PFX$node" type veth peer name ul0 netns "$(ns "$node")" || fail "veth $node"
-	ip link set "$T_PFX$node" netns "$(ns sw)"
-	ip -n "$(ns sw)" link set "$T_PFX$node" master br0 up
-	ip -n "$(ns "$node")" addr add "$addr/24" dev ul0
-	ip -n "$(ns "$node")" link set ul0 up
+	_tn=$1 _ta=$2
+	ip link add "$T_PFX$_tn" type veth peer name ul0 netns "$(ns "$_tn")" || fail "veth $_tn"
+	ip link set "$T_PFX$_tn" netns "$(ns sw)"
+	ip -n "$(ns sw)" link set "$T_PFX$_tn" master br0 up
+	ip -n "$(ns "$_tn")" addr add "$_ta/24" dev ul0
+	ip -n "$(ns "$_tn")" link set ul0 up
 }
 
 # t_pair A IPA B IPB: a direct veth between two namespaces (ul0 in both).
@@ -100,45 +100,45 @@ t_pair() {
 # t_impaired_pair A IPA B IPB RELAY-ARGS...: like t_pair but through the impairment relay
 # running in its own namespace "imp" (frames copied verbatim, so offloads are switched off).
 t_impaired_pair() {
-	a=$1 ipa=$2 b=$3 ipb=$4
+	_ta=$1 _tipa=$2 _tb=$3 _tipb=$4
 	shift 4
 	t_ns imp
-	ip link add ul0 netns "$(ns "$a")" type veth peer name ia netns "$(ns imp)" || fail "veth a"
-	ip link add ul0 netns "$(ns "$b")" type veth peer name ib netns "$(ns imp)" || fail "veth b"
-	for n in "$a" "$b"; do
-		ip netns exec "$(ns "$n")" ethtool -K ul0 tx off tso off gso off gro off >/dev/null 2>&1
-		ip -n "$(ns "$n")" link set ul0 up
+	ip link add ul0 netns "$(ns "$_ta")" type veth peer name ia netns "$(ns imp)" || fail "veth a"
+	ip link add ul0 netns "$(ns "$_tb")" type veth peer name ib netns "$(ns imp)" || fail "veth b"
+	for _tn in "$_ta" "$_tb"; do
+		ip netns exec "$(ns "$_tn")" ethtool -K ul0 tx off tso off gso off gro off >/dev/null 2>&1
+		ip -n "$(ns "$_tn")" link set ul0 up
 	done
-	for i in ia ib; do
-		ip netns exec "$(ns imp)" ethtool -K "$i" tx off tso off gso off gro off >/dev/null 2>&1
-		ip -n "$(ns imp)" link set "$i" up
+	for _ti in ia ib; do
+		ip netns exec "$(ns imp)" ethtool -K "$_ti" tx off tso off gso off gro off >/dev/null 2>&1
+		ip -n "$(ns imp)" link set "$_ti" up
 	done
-	ip -n "$(ns "$a")" addr add "$ipa/24" dev ul0
-	ip -n "$(ns "$b")" addr add "$ipb/24" dev ul0
+	ip -n "$(ns "$_ta")" addr add "$_tipa/24" dev ul0
+	ip -n "$(ns "$_tb")" addr add "$_tipb/24" dev ul0
 	t_build_impair
 	t_spawn imp relay "$T_DIR/impair" -a ia -b ib "$@"
 }
 
 t_build_impair() {
-	src=$(cd "$(dirname "$0")/.." && pwd)/tools/impair.c
-	${CC:-cc} -std=gnu11 -O2 -o "$T_DIR/impair" "$src" || fail "building impair relay"
+	_ts=$(cd "$(dirname "$0")/.." && pwd)/tools/impair.c
+	${CC:-cc} -std=gnu11 -O2 -o "$T_DIR/impair" "$_ts" || fail "building impair relay"
 }
 
 # t_spawn NODE NAME CMD...: runs CMD in NODE's namespace in the background, output to
 # $T_DIR/NAME.log; remembers its PID (ip netns exec execs the command, so $! is it).
 t_spawn() {
-	node=$1 name=$2
+	_tn=$1 _tname=$2
 	shift 2
-	ip netns exec "$(ns "$node")" "$@" >"$T_DIR/$name.log" 2>&1 &
-	T_PIDS="$T_PIDS $!:$name"
-	eval "PID_$name=$!"
+	ip netns exec "$(ns "$_tn")" "$@" >>"$T_DIR/$_tname.log" 2>&1 &
+	T_PIDS="$T_PIDS $!:$_tname"
+	eval "PID_$_tname=$!"
 }
 
 # t_node NODE ARGS...: starts meshvpn in NODE's namespace (log: $T_DIR/NODE.log).
 t_node() {
-	node=$1
+	_tnode=$1
 	shift
-	t_spawn "$node" "$node" "$MESHVPN" "$@"
+	t_spawn "$_tnode" "$_tnode" "$MESHVPN" "$@"
 }
 
 # t_pid NAME: PID of a process started with t_spawn/t_node.
@@ -146,14 +146,14 @@ t_pid() { eval "echo \$PID_$1"; }
 
 # t_stop NAME [SIGNAL]: signals the process and waits (max 10 s); returns its exit status.
 t_stop() {
-	pid=$(t_pid "$1")
-	kill -"${2:-TERM}" "$pid" 2>/dev/null || return 255
-	i=0
-	while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-	wait "$pid"
-	st=$?
-	T_PIDS=$(echo "$T_PIDS" | tr ' ' '\n' | grep -v "^$pid:" | tr '\n' ' ')
-	return $st
+	_tp=$(t_pid "$1")
+	kill -"${2:-TERM}" "$_tp" 2>/dev/null || return 255
+	_ti=0
+	while kill -0 "$_tp" 2>/dev/null && [ $_ti -lt 100 ]; do sleep 0.1; _ti=$((_ti + 1)); done
+	wait "$_tp"
+	_tst=$?
+	T_PIDS=$(echo "$T_PIDS" | tr ' ' '\n' | grep -v "^$_tp:" | tr '\n' ' ')
+	return $_tst
 }
 
 # t_alive NAME: true while the process runs.
@@ -161,13 +161,13 @@ t_alive() { kill -0 "$(t_pid "$1")" 2>/dev/null; }
 
 # t_wait SECONDS CMD...: retries CMD every 0.2 s until it succeeds or time is up.
 t_wait() {
-	limit=$(($1 * 5))
+	_tl=$(($1 * 5))
 	shift
-	i=0
-	while [ $i -lt $limit ]; do
+	_tw=0
+	while [ $_tw -lt $_tl ]; do
 		"$@" >/dev/null 2>&1 && return 0
 		sleep 0.2
-		i=$((i + 1))
+		_tw=$((_tw + 1))
 	done
 	return 1
 }
