@@ -43,7 +43,7 @@ static void keep(struct out *o, const struct fz_buf *t)
 /* Builds a correctly signed init message around fuzzer-chosen TLV bytes. */
 static void craft(struct fz_buf *t, const uint8_t *fields, size_t n)
 {
-	uint8_t salt[HS_SALT_LEN] = {0};
+	uint8_t salt[HS_SALT_LEN] = { 0 };
 	struct wr w;
 
 	fz_buf_set(t, NULL, 0);
