@@ -24,7 +24,7 @@ struct session {
 	bool established;
 	bool plain;
 	bool initiator;
-	bool dead;	   /* a fatal error or timeout happened */
+	bool dead; /* a fatal error or timeout happened */
 	bool has_rotation;
 	uint8_t algo;
 	struct handshake hs;
@@ -228,7 +228,7 @@ static int handle_init(struct session *s, struct buf *b, struct session_event *e
 		if (ret == HS_E_FATAL) {
 			drop_hs(s);
 			if (s->established)
-				return -EPROTO; /* only the retained state failed; the session lives */
+				return -EPROTO; /* only the retained state failed */
 			s->dead = true;
 		}
 		return ret;
@@ -272,8 +272,18 @@ int session_handle(struct session *s, struct buf *b, struct session_event *ev)
 		return -ENOTCONN;
 	if (unlikely(b->len == 0))
 		return -EBADMSG;
-	if (unlikely(buf_data(b)[0] == FRAME_INIT_MESSAGE))
+	if (unlikely(buf_data(b)[0] == FRAME_INIT_MESSAGE)) {
+		/*
+		 * A plain CLOSE is the lone byte 0xFF, which the reference takes for a truncated
+		 * init message (PROTOCOL.md 1.5). No init message is that short, so accept it.
+		 */
+		if (s->established && s->plain && b->len == 1) {
+			ev->type = FRAME_TYPE_CLOSE;
+			ev->kind = SESSION_MESSAGE;
+			return SESSION_MESSAGE;
+		}
 		return handle_init(s, b, ev);
+	}
 	if (unlikely(!s->established))
 		return -ENOTCONN; /* no session key yet */
 	ret = frame_decrypt(s->plain ? NULL : &s->core, b);
