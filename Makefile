@@ -56,7 +56,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_OBJS := $(LIB_SRCS:src/%.c=build/fuzz/obj/%.o)
 FUZZ_TIME ?= 10
-INTEGRATION ?= $(sort $(wildcard tests/integration/*.sh))
+INTEGRATION ?= $(sort $(filter-out tests/integration/lib.sh,$(wildcard tests/integration/*.sh)))
 
 ifeq ($(V),1)
 Q :=

@@ -53,7 +53,15 @@ void forward_send_ctl(struct node *n, struct peer *p)
 {
 	if (session_encrypt(p->sess, &n->ctl) < 0)
 		return;
+	p->last_tx = n->now;
 	forward_send_raw(n, &n->ctl, &p->addr, &p->traffic);
+}
+
+void forward_send_keepalive(struct node *n, struct peer *p)
+{
+	buf_reset(&n->ctl, NODE_HEADROOM);
+	*buf_put(&n->ctl, 1) = FRAME_TYPE_KEEPALIVE;
+	forward_send_ctl(n, p);
 }
 
 /* Encrypts DATA in b for p and queues it. b holds the payload with NODE_HEADROOM. */
@@ -69,6 +77,7 @@ static void send_data(struct node *n, struct peer *p, struct buf *b)
 		return;
 	}
 	stats_count(&p->traffic.out, b->len);
+	p->last_tx = p->last_data_tx = n->now;
 	queue(n, b, &p->addr);
 }
 
@@ -150,6 +159,9 @@ static void dispatch(struct node *n, struct peer *p, struct buf *b, uint8_t type
 	p->timeout = n->now + n->cfg->peer_timeout;
 	switch (type) {
 	case FRAME_TYPE_DATA:
+		/* one-way traffic: tell the sender we are still here (see node_tick) */
+		if (unlikely(n->now - p->last_tx >= NODE_PASSIVE_KEEPALIVE))
+			forward_send_keepalive(n, p);
 		buf_pull(b, 1);
 		if (payload_parse(n->kind, buf_data(b), b->len, &src, &dst) < 0) {
 			count_invalid(n, b->len);
@@ -165,6 +177,7 @@ static void dispatch(struct node *n, struct peer *p, struct buf *b, uint8_t type
 		node_handle_nodeinfo(n, p, buf_data(b) + 1, b->len - 1);
 		return;
 	case FRAME_TYPE_KEEPALIVE:
+		p->sends_keepalive = true;
 		return;
 	case FRAME_TYPE_CLOSE:
 		peer_remove(n, p, false, "closed by the peer");
@@ -288,6 +301,8 @@ static void inbound(struct node *n, struct buf *b, const struct addr *src)
 	}
 	stats_count(&p->traffic.in, b->len);
 	int r = session_handle(p->sess, b, &ev);
+	if (likely(r >= 0))
+		p->last_rx = n->now;
 	if (likely(r == SESSION_MESSAGE))
 		dispatch(n, p, b, ev.type);
 	else if (r == SESSION_REPLY)

@@ -252,6 +252,14 @@ void node_peer_established(struct node *n, struct peer *p, const uint8_t *ni, si
 
 	log_info("Connected to %s (%s)", addr_format(&p->addr, as), session_algo_name(p->sess));
 	node_handle_nodeinfo(n, p, ni, len);
+	/*
+	 * Meshvpn nodes send KEEPALIVEs (VpnCloud 2.3 accepts and never sends them); the
+	 * first one tells the peer that we will answer DATA, so silence means trouble.
+	 */
+	forward_send_keepalive(n, p);
+	/* tell the others about the new peer soon, not only at the next NODE_INFO round */
+	if (n->next_nodeinfo > n->now + 1)
+		n->next_nodeinfo = n->now + 1;
 }
 
 /* ---- statistics ---- */
@@ -380,6 +388,12 @@ static void tick_sessions(struct node *n)
 	for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it)) {
 		buf_reset(&n->ctl, NODE_HEADROOM);
 		int r = session_tick(p->sess, &n->ctl);
+		if (session_key_installs(p->sess) != p->key_installs) {
+			p->key_installs = session_key_installs(p->sess);
+			log_debug("Peer %s: new key installed (%u so far), sending with slot %u",
+				  addr_format(&p->addr, as), p->key_installs,
+				  session_send_slot(p->sess));
+		}
 		if (r == 1) {
 			forward_send_raw(n, &n->ctl, &p->addr, &p->traffic);
 		} else if (r < 0) {
@@ -401,7 +415,17 @@ static void node_tick(struct node *n)
 			struct addr a = p->addr;
 			peer_remove(n, p, false, "timed out");
 			peer_connect(n, &a);
+			continue;
 		}
+		/*
+		 * We send DATA but hear nothing: the peer may have restarted and lost the
+		 * session. A keepalive peer answers within seconds; VpnCloud only with its
+		 * NODE_INFO, at most every peer_timeout/2 - 60 s.
+		 */
+		int64_t limit = p->sends_keepalive ? NODE_REKEY_SILENCE : n->cfg->peer_timeout / 2;
+		if (p->last_data_tx > p->last_rx && n->now - p->last_rx > limit &&
+		    n->now - p->last_rehandshake > limit)
+			peer_rehandshake(n, p);
 	}
 	/* 2. table */
 	table_housekeep(&n->table, n->now);
@@ -420,7 +444,7 @@ static void node_tick(struct node *n)
 	/* 7. statistics */
 	if (n->next_stats <= n->now) {
 		write_stats(n);
-		n->next_stats = n->now + STATS_INTERVAL;
+		n->next_stats = n->now + n->stats_interval;
 	}
 	/* 10. own addresses */
 	if (n->next_own_addrs <= n->now)
@@ -614,19 +638,20 @@ static int setup_buffers(struct node *n)
 	return 0;
 }
 
-static unsigned test_rotate_cycle(void)
+/* Test-only interval overrides from the environment (node.h); 0 = not set. */
+static unsigned test_interval(const char *var, const char *what)
 {
-	const char *s = getenv(NODE_ENV_TEST_ROTATE);
+	const char *s = getenv(var);
 	char *end;
 
 	if (!s || !*s)
 		return 0;
 	unsigned long v = strtoul(s, &end, 10);
-	if (*end || v < 2 || v > 3600) {
-		log_warn("ignoring %s=%s (test-only; 2..3600 seconds)", NODE_ENV_TEST_ROTATE, s);
+	if (*end || v < 1 || v > 3600) {
+		log_warn("ignoring %s=%s (test-only; 1..3600 seconds)", var, s);
 		return 0;
 	}
-	log_warn("Test mode: key rotation every %lu s (%s)", v, NODE_ENV_TEST_ROTATE);
+	log_warn("Test mode: %s every %lu s (%s)", what, v, var);
 	return (unsigned)v;
 }
 
@@ -646,7 +671,10 @@ int node_new(const struct config *cfg, struct node **out)
 	n->dev.src.fd = -1;
 	n->loop.epfd = n->loop.timer.fd = n->loop.signal.fd = -1;
 	n->now = n->start = monotonic_seconds();
-	n->rotate_cycle = test_rotate_cycle();
+	n->rotate_cycle = test_interval(NODE_ENV_TEST_ROTATE, "key rotation");
+	n->stats_interval = test_interval(NODE_ENV_TEST_STATS, "statistics");
+	if (!n->stats_interval)
+		n->stats_interval = STATS_INTERVAL;
 
 	r = loop_init(&n->loop, 0);
 	if (r < 0) {
@@ -714,7 +742,7 @@ int node_new(const struct config *cfg, struct node **out)
 		goto fail;
 	}
 	rebuild_own_addrs(n);
-	n->next_stats = n->now + STATS_INTERVAL;
+	n->next_stats = n->now + n->stats_interval;
 	n->next_nodeinfo = n->now;
 	reconnect_init(n);
 	*out = n;

@@ -37,6 +37,8 @@
 #define NODE_RESOLVE_SECS 300	   /* configured peer names resolved again */
 #define NODE_STATS_SECS 60
 #define NODE_RECONNECT_MAX_INTERVAL 3600
+#define NODE_PASSIVE_KEEPALIVE 10 /* answer DATA with a KEEPALIVE after this long silent */
+#define NODE_REKEY_SILENCE 15	  /* re-handshake a keepalive peer silent this long */
 #define NODE_MAX_LOCAL_IPS 64	   /* interface addresses checked against self-connections */
 
 enum node_src_kind {
@@ -58,6 +60,12 @@ struct peer {
 	struct range *claims;	      /* last claims it sent (for logs, hooks and stats) */
 	size_t n_claims;
 	struct stats_traffic traffic; /* protocol traffic with this peer */
+	int64_t last_rx;	      /* last authenticated message from the peer */
+	int64_t last_tx;	      /* last message we sent it */
+	int64_t last_data_tx;	      /* last DATA we sent it */
+	int64_t last_rehandshake;     /* last liveness re-handshake we started */
+	bool sends_keepalive;	      /* it sends KEEPALIVE (a meshvpn node, not VpnCloud 2.3) */
+	unsigned key_installs;	      /* last seen session_key_installs(), for the log */
 	struct peer *hnext;	      /* hash chain */
 };
 
@@ -125,7 +133,8 @@ struct node {
 	int64_t next_own_addrs;
 	int64_t next_stats;
 	int64_t next_statsd_resolve;
-	unsigned rotate_cycle;
+	unsigned rotate_cycle;	 /* test-only override, 0 = default */
+	unsigned stats_interval; /* 60 s, or the test-only override */
 
 	/* buffers, all allocated once at start */
 	uint8_t *pool;
@@ -157,6 +166,8 @@ void pending_remove(struct node *n, struct pending *pd);
 bool node_addr_known(struct node *n, const struct addr *a);
 /* "Connect to one address": a new handshake unless a is own/peer/pending. */
 void peer_connect(struct node *n, const struct addr *a);
+/* A new handshake with an established peer that stopped answering (keeps the old session). */
+void peer_rehandshake(struct node *n, struct peer *p);
 /* "Connect to address list": nothing if any is known, else a PING to every address. */
 void peer_connect_list(struct node *n, const struct addr *list, size_t count);
 void reconnect_init(struct node *n);
@@ -171,6 +182,8 @@ void forward_device_readable(struct node *n);
 void forward_net_readable(struct node *n);
 /* Encrypts the control message in n->ctl for p and sends it at once. */
 void forward_send_ctl(struct node *n, struct peer *p);
+/* Sends an empty KEEPALIVE to p. */
+void forward_send_keepalive(struct node *n, struct peer *p);
 /* Sends a datagram that is already framed (handshake) to a. */
 void forward_send_raw(struct node *n, const struct buf *b, const struct addr *a,
 		      struct stats_traffic *t);

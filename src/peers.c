@@ -87,6 +87,7 @@ struct peer *peer_add(struct node *n, const struct addr *a, struct session *sess
 	p->sess = sess;
 	p->peer_timeout = CONFIG_DEFAULT_PEER_TIMEOUT;
 	p->timeout = n->now + n->cfg->peer_timeout;
+	p->last_rx = p->last_tx = p->last_rehandshake = n->now;
 	nodeinfo_addrs_add(&p->addrs, a, false);
 	n->slots[id - 1] = p;
 	size_t b = bucket(a);
@@ -158,16 +159,13 @@ bool node_addr_known(struct node *n, const struct addr *a)
 	return node_is_own_addr(n, a) || peer_find(n, a) || pending_find(n, a);
 }
 
-void peer_connect(struct node *n, const struct addr *a)
+static void start_handshake(struct node *n, const struct addr *a)
 {
 	char as[ADDR_STRLEN];
 	struct session *s = NULL;
 	struct pending *pd;
-	size_t len;
+	size_t len = node_build_nodeinfo(n);
 
-	if (node_addr_known(n, a) || addr_is_unspecified(a) || a->port == 0)
-		return;
-	len = node_build_nodeinfo(n);
 	buf_reset(&n->ctl, NODE_HEADROOM);
 	if (session_new_initiator(n->sctx, n->nodeinfo_buf, len, &s, &n->ctl) < 0) {
 		log_warn("cannot start a handshake with %s", addr_format(a, as));
@@ -181,6 +179,24 @@ void peer_connect(struct node *n, const struct addr *a)
 	}
 	log_debug("Sending handshake to %s", addr_format(a, as));
 	forward_send_raw(n, &n->ctl, a, &pd->traffic);
+}
+
+void peer_connect(struct node *n, const struct addr *a)
+{
+	if (node_addr_known(n, a) || addr_is_unspecified(a) || a->port == 0)
+		return;
+	start_handshake(n, a);
+}
+
+void peer_rehandshake(struct node *n, struct peer *p)
+{
+	char as[ADDR_STRLEN];
+
+	if (pending_find(n, &p->addr))
+		return;
+	p->last_rehandshake = n->now;
+	log_info("Peer %s stopped answering; handshaking again", addr_format(&p->addr, as));
+	start_handshake(n, &p->addr);
 }
 
 void peer_connect_list(struct node *n, const struct addr *list, size_t count)

@@ -32,6 +32,7 @@ struct session {
 	struct rotate rot;
 	uint8_t *peer_payload;
 	size_t peer_payload_len;
+	unsigned key_installs; /* keys installed by rotation (both directions) */
 };
 
 int session_ctx_new(const struct session_params *p, struct session_ctx **out)
@@ -153,9 +154,12 @@ static int apply_install(struct session *s, struct rotate_action *act)
 {
 	int ret = 0;
 
-	if (act->install)
+	if (act->install) {
 		ret = frame_install(&s->core, (unsigned)(act->id % FRAME_SLOTS), act->key,
 				    act->use_for_sending);
+		if (ret == 0)
+			s->key_installs++;
+	}
 	return ret;
 }
 
@@ -335,6 +339,16 @@ int session_tick(struct session *s, struct buf *out)
 		ret = emit_rotation(s, &act, out) ? -EIO : 1;
 	rotate_action_wipe(&act);
 	return ret;
+}
+
+unsigned session_key_installs(const struct session *s)
+{
+	return s->key_installs;
+}
+
+uint8_t session_send_slot(const struct session *s)
+{
+	return s->established && !s->plain ? s->core.send_slot : 0;
 }
 
 bool session_is_established(const struct session *s)

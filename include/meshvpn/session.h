@@ -118,6 +118,10 @@ int session_tick(struct session *s, struct buf *out) WUR;
 
 /* Handshake completed (and no failure since): session_encrypt() works. */
 bool session_is_established(const struct session *s);
+/* Keys installed by rotation so far (for logs and tests). */
+unsigned session_key_installs(const struct session *s);
+/* Key slot used for sending (0 for plain sessions). */
+uint8_t session_send_slot(const struct session *s);
 /* A handshake state is still retained (pending, or an initiator's 60 ticks after success). */
 bool session_has_handshake(const struct session *s);
 /* After establishment: we completed as initiator (rotation non-starter). */
