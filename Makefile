@@ -132,6 +132,11 @@ integration: $(BIN)
 		*) echo "FAIL: $$t (exit $$rc)"; fail=1;; esac; \
 	done; exit $$fail
 
+# Three nodes in network namespaces, pings and iperf3 across the mesh (needs root).
+demo: deps
+	$(MAKE) all
+	MESHVPN=$(abspath $(BIN)) sh tests/demo/demo.sh
+
 check: deps
 	$(MAKE) all
 	$(MAKE) unit

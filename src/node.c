@@ -272,7 +272,8 @@ static void resolve_statsd(struct node *n)
 		log_warn("cannot resolve the statsd server now");
 }
 
-static void write_stats(struct node *n)
+/* Writes the stats file and statsd; at the end of a period (roll) the counters restart. */
+static void write_stats(struct node *n, bool roll)
 {
 	struct stats_peer_view *peers = NULL, *traffic = NULL;
 	struct stats_entry_view *claims = NULL, *cache = NULL;
@@ -324,7 +325,7 @@ static void write_stats(struct node *n)
 			log_rl(LOG_WARN, "cannot write the stats file %s: %s", n->cfg->stats_file,
 			       strerror(-r));
 	}
-	if (n->cfg->statsd_server && n->statsd_ok) {
+	if (n->cfg->statsd_server && n->statsd_ok && roll) {
 		char msg[2048];
 		const char *prefix = n->cfg->statsd_prefix ? n->cfg->statsd_prefix
 							   : CONFIG_DEFAULT_STATSD_PREFIX;
@@ -333,7 +334,12 @@ static void write_stats(struct node *n)
 			log_rl(LOG_WARN, "cannot send to the statsd server");
 	}
 out:
-	/* end of the period: counters restart */
+	free(peers);
+	free(traffic);
+	free(claims);
+	free(cache);
+	if (!roll)
+		return;
 	it = 0;
 	for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it))
 		stats_traffic_roll(&p->traffic);
@@ -341,10 +347,6 @@ out:
 		for (struct pending *pd = n->pending_hash[b]; pd; pd = pd->hnext)
 			stats_traffic_roll(&pd->traffic);
 	stats_roll(&n->stats);
-	free(peers);
-	free(traffic);
-	free(claims);
-	free(cache);
 }
 
 /* ---- housekeeping (PROTOCOL.md 5.2) ---- */
@@ -443,7 +445,7 @@ static void node_tick(struct node *n)
 	reconnect_tick(n);
 	/* 7. statistics */
 	if (n->next_stats <= n->now) {
-		write_stats(n);
+		write_stats(n, true);
 		n->next_stats = n->now + n->stats_interval;
 	}
 	/* 10. own addresses */
@@ -771,6 +773,11 @@ static void handle_signals(struct node *n)
 		case SIGCHLD:
 			while (waitpid(-1, NULL, WNOHANG) > 0)
 				;
+			break;
+		case SIGUSR1:
+			/* the stats file now, with the counters of the period so far */
+			if (n->cfg->stats_file)
+				write_stats(n, false);
 			break;
 		default:
 			log_debug("ignoring signal %d", sigs[i]);
