@@ -208,7 +208,9 @@ int stats_write(FILE *f, const struct stats_view *v)
 	for (size_t i = 0; i < STATS_PAIRS && np < s->n_pairs; i++)
 		if (s->pairs[i].used)
 			pairs[np++] = &s->pairs[i];
-	qsort(pairs, np, sizeof(*pairs), cmp_pairs);
+	/* qsort's array argument must not be NULL, not even for zero elements */
+	if (np > 1)
+		qsort(pairs, np, sizeof(*pairs), cmp_pairs);
 	for (size_t i = 0; i < np; i++) {
 		fprintf(f, "  - addrs: [\"%s\", \"%s\"]\n", vaddr_format(&pairs[i]->remote, r),
 			vaddr_format(&pairs[i]->local, l));

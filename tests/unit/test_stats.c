@@ -486,6 +486,34 @@ static void assert_text(const char *got, const char *want)
 	}
 }
 
+static void test_write_empty(void **state)
+{
+	struct stats s;
+	struct stats_view v = {0};
+	int r;
+
+	(void)state;
+	assert_int_equal(stats_init(&s), 0);
+	v.stats = &s;
+	char *text = write_view(&v, &r);
+	assert_int_equal(r, 0);
+	assert_text(text, "peers:\n"
+			  "\n"
+			  "forwarding_table:\n"
+			  "  claims:\n"
+			  "  cache:\n"
+			  "\n"
+			  "peer_traffic:\n"
+			  "\n"
+			  "payload_traffic:\n"
+			  "\n"
+			  "invalid_protocol_traffic: { display: \"0 B/s\", bytes: 0, packets: 0 }\n"
+			  "dropped_payload_traffic: { display: \"0 B/s\", bytes: 0, packets: 0 }\n"
+			  "\n");
+	free(text);
+	stats_free(&s);
+}
+
 /* A small node: two peers and a pending handshake, claims, a cache entry, three pairs. */
 struct fixture {
 	struct stats s;
@@ -720,6 +748,7 @@ int main(void)
 		cmocka_unit_test(test_roll_idle_removal),
 		cmocka_unit_test(test_roll_chain_reachable),
 		cmocka_unit_test(test_roll_random),
+		cmocka_unit_test(test_write_empty),
 		cmocka_unit_test(test_write_full),
 		cmocka_unit_test(test_write_file),
 		cmocka_unit_test(test_statsd),
