@@ -392,6 +392,57 @@ static void test_roll_chain_reachable(void **state)
 	stats_free(&s);
 }
 
+/*
+ * A cluster wrapping around the end of the table: six pairs at home N-6 fill N-6..N-1 and
+ * eleven at home N-5 continue at 0..10 (displacement 5..15, all reachable). A roll must not
+ * move any of them out of its 16-slot window (re-inserting in index order puts the wrapped
+ * ones first and pushes the last home-(N-6) pair to slot 10, 16 slots from home).
+ */
+static void test_roll_wraparound(void **state)
+{
+	struct stats s;
+	struct vaddr first[6], second[11];
+	uint32_t cursor = 1;
+
+	(void)state;
+	init_fixed(&s);
+	find_home(&s, N - 6, first, 6, &cursor);
+	find_home(&s, N - 5, second, 11, &cursor);
+	for (int i = 0; i < 6; i++)
+		stats_payload(&s, &first[i], &LOCAL, true, 1);
+	for (int i = 0; i < 11; i++)
+		stats_payload(&s, &second[i], &LOCAL, true, 1);
+	assert_int_equal(s.n_pairs, 17);
+	assert_int_equal(s.pairs_overflow, 0);
+	assert_int_equal(slot_of(&s, &second[10], &LOCAL), 10);
+	check_table(&s);
+
+	stats_roll(&s);
+	assert_int_equal(s.n_pairs, 17);
+	check_table(&s);
+	for (int i = 0; i < 6; i++)
+		stats_payload(&s, &first[i], &LOCAL, false, 1);
+	for (int i = 0; i < 11; i++)
+		stats_payload(&s, &second[i], &LOCAL, false, 1);
+	assert_int_equal(s.pairs_overflow, 0);
+	assert_int_equal(s.n_pairs, 17);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(find_pair(&s, &first[i], &LOCAL)->t.out.packets, 1);
+
+	/* now let the first six expire: the wrapped ones move back, still reachable */
+	for (int k = 0; k < STATS_IDLE_PERIODS + 1; k++) {
+		for (int i = 0; i < 11; i++)
+			stats_payload(&s, &second[i], &LOCAL, true, 1);
+		stats_roll(&s);
+		check_table(&s);
+	}
+	assert_int_equal(s.n_pairs, 11);
+	for (int i = 0; i < 11; i++)
+		assert_int_equal(slot_of(&s, &second[i], &LOCAL), (N - 5 + (size_t)i) % N);
+	assert_int_equal(s.pairs_overflow, 0);
+	stats_free(&s);
+}
+
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint32_t rnd(void)
@@ -747,6 +798,7 @@ int main(void)
 		cmocka_unit_test(test_payload_collisions),
 		cmocka_unit_test(test_roll_idle_removal),
 		cmocka_unit_test(test_roll_chain_reachable),
+		cmocka_unit_test(test_roll_wraparound),
 		cmocka_unit_test(test_roll_random),
 		cmocka_unit_test(test_write_empty),
 		cmocka_unit_test(test_write_full),
