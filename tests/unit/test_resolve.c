@@ -139,6 +139,16 @@ static void test_errors(void **state)
 	struct resolver *r = *state;
 	struct resolve_result res[5];
 
+	/* RFC 6761: names under .invalid never resolve, with or without a reachable DNS server */
+	assert_int_equal(resolver_submit(r, 1, "no-such-host.invalid", 3210), 0);
+	assert_int_equal(resolver_submit(r, 2, "No-Such-Host.INVALID.:3210", 3210), 0);
+	assert_int_equal(resolver_submit(r, 3, "invalid", 3210), 0);
+	take_n(r, res, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(res[i].tag, i + 1);
+		assert_int_equal(res[i].count, -ENOENT);
+	}
+
 	assert_int_equal(resolver_submit(r, 1, "1.2.3.4:99999", 3210), 0);
 	assert_int_equal(resolver_submit(r, 2, "", 3210), 0);
 	assert_int_equal(resolver_submit(r, 3, "[2001:db8::1", 3210), 0);
