@@ -102,7 +102,9 @@ static void test_roundtrip(void **state)
 			size_t n = seal(&p.tx, msg, sizes[i], frame);
 
 			assert_int_equal(frame[0], 0); /* key id: slot 0 */
-			assert_memory_not_equal(frame + FRAME_HEADER_LEN, msg, sizes[i]);
+			/* a short ciphertext may equal its plaintext by chance (1/256 per byte) */
+			if (sizes[i] >= 16)
+				assert_memory_not_equal(frame + FRAME_HEADER_LEN, msg, sizes[i]);
 			assert_int_equal(open_frame(&p.rx, frame, n, msg), 0);
 			/* and the other direction */
 			n = seal(&p.rx, msg, sizes[i], frame);
