@@ -434,6 +434,14 @@ int hs_handle(struct handshake *h, uint8_t *msg, size_t len, struct buf *out)
 		} else if (h->next_stage == HS_CLOSING) {
 			return HS_NOTHING;
 		} else if (h->last_msg) {
+			/*
+			 * A repeated message gets our last one again, once per tick at most:
+			 * replayed PINGs from a spoofed address must not turn us into a
+			 * reflector (STYLE 6).
+			 */
+			if (h->replied)
+				return HS_NOTHING;
+			h->replied = true;
 			return resend(h, out);
 		} else {
 			return fatal(h); /* invalid stage as first message */
@@ -452,6 +460,7 @@ int hs_handle(struct handshake *h, uint8_t *msg, size_t len, struct buf *out)
 
 int hs_tick(struct handshake *h, struct buf *out)
 {
+	h->replied = false;
 	switch (h->next_stage) {
 	case HS_WAITING_TO_CLOSE:
 		if (h->close_time == 0)
@@ -469,8 +478,24 @@ int hs_tick(struct handshake *h, struct buf *out)
 		h->failed_retries++;
 		if (!h->last_msg)
 			return 0;
+		/*
+		 * A responder repeats its PONG only after 1, 2, 4, ... 64 ticks: a lost PONG
+		 * is also answered when the initiator repeats its PING (above), and a lost
+		 * PENG when the established initiator's first message arrives (hs_nudge). So
+		 * a PING replayed from a forged source earns 8 PONGs, not 121 (STYLE 6).
+		 */
+		if (h->next_stage == HS_STAGE_PENG && (h->failed_retries & (h->failed_retries - 1)))
+			return 0;
 		return resend(h, out) == HS_REPLY ? 1 : -EMSGSIZE;
 	}
+}
+
+int hs_nudge(struct handshake *h, struct buf *out)
+{
+	if (h->next_stage != HS_STAGE_PENG || !h->last_msg || h->replied)
+		return HS_NOTHING;
+	h->replied = true;
+	return resend(h, out);
 }
 
 bool hs_take_core(struct handshake *h, struct frame_core *dst)

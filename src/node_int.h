@@ -31,8 +31,10 @@
 #define NODE_BUF_SIZE_ALIGNED ((NODE_BUF_SIZE + 63) & ~(size_t)63)
 #define NODE_HEADROOM (SESSION_HEADROOM + 1) /* the frame header and the inner type byte */
 #define NODE_HASH_BUCKETS 1024
-#define NODE_MAX_PENDING 1024	   /* pending handshakes at once */
+#define NODE_MAX_INITIATORS 512  /* our own handshakes in progress */
+#define NODE_MAX_RESPONDERS 512  /* handshakes others started with us, in progress */
 #define NODE_NEW_RESPONDERS_PER_TICK 64 /* PONGs to new addresses per second */
+#define NODE_INIT_CHECKS_PER_TICK 256	/* handshake messages from new addresses examined */
 #define NODE_ADDR_RESET_SECS 300   /* own address list rebuilt (PROTOCOL.md 5.8) */
 #define NODE_RESOLVE_SECS 300	   /* configured peer names resolved again */
 #define NODE_STATS_SECS 60
@@ -40,6 +42,13 @@
 #define NODE_PASSIVE_KEEPALIVE 10 /* answer DATA with a KEEPALIVE after this long silent */
 #define NODE_REKEY_SILENCE 15	  /* re-handshake a keepalive peer silent this long */
 #define NODE_MAX_LOCAL_IPS 64	   /* interface addresses checked against self-connections */
+
+/* Tags of resolver requests: kind in the high 32 bits, an index in the low ones. */
+#define RESOLVE_KIND_RECONNECT 1
+#define RESOLVE_KIND_STATSD 2
+#define RESOLVE_KIND_ADVERTISE 3
+#define RESOLVE_TAG(kind, idx) ((uint64_t)(kind) << 32 | (uint64_t)(idx))
+#define RESOLVE_TAG_KIND(t) ((unsigned)((t) >> 32))
 
 enum node_src_kind {
 	NODE_SRC_DEVICE = LOOP_KIND_USER,
@@ -73,6 +82,7 @@ struct peer {
 struct pending {
 	struct addr addr;
 	struct session *sess;
+	bool responder; /* started by the other side */
 	struct stats_traffic traffic;
 	struct pending *hnext;
 };
@@ -123,7 +133,9 @@ struct node {
 	size_t n_peers;
 	struct pending *pending_hash[NODE_HASH_BUCKETS];
 	size_t n_pending;
+	size_t n_responders;	 /* of n_pending */
 	unsigned new_responders; /* this tick */
+	unsigned init_checks;	 /* this tick */
 
 	struct reconnect *reconnects;
 	size_t n_reconnects;
@@ -146,10 +158,16 @@ struct node {
 	struct net_rx rx;
 	struct net_tx tx;
 	uint8_t *nodeinfo_buf;	     /* encoded own NodeInfo */
+	uint8_t *hs_nodeinfo_buf;    /* own NodeInfo for handshakes (no peer list), cached */
+	size_t hs_nodeinfo_len;	     /* 0: rebuild */
 	struct nodeinfo *ni_scratch; /* decode target for received NodeInfo (large) */
 	struct nodeinfo *ni_build;   /* own NodeInfo being encoded */
 
 	struct stats stats;
+	uint64_t refused_handshakes; /* over the limits for unknown senders */
+	uint64_t unparsable_frames;  /* from the device */
+	uint64_t device_write_errors;
+	int exit_status;	     /* node_run's result once stopping */
 };
 
 /* peers.c */
@@ -160,7 +178,8 @@ struct pending *pending_find(struct node *n, const struct addr *a);
 struct peer *peer_add(struct node *n, const struct addr *a, struct session *sess);
 /* Removes a peer: table entries, claims; sends CLOSE first when close is true. */
 void peer_remove(struct node *n, struct peer *p, bool close, const char *why);
-int pending_add(struct node *n, const struct addr *a, struct session *sess, struct pending **out);
+int pending_add(struct node *n, const struct addr *a, struct session *sess, bool responder,
+		struct pending **out);
 void pending_remove(struct node *n, struct pending *pd);
 /* True when a is an own address, an established peer or pending (PROTOCOL.md 5.4). */
 bool node_addr_known(struct node *n, const struct addr *a);
@@ -174,7 +193,7 @@ void reconnect_init(struct node *n);
 void reconnect_tick(struct node *n);
 void reconnect_resolved(struct node *n, size_t idx, const struct addr *addrs, int count);
 void peers_free(struct node *n);
-/* Iteration helpers: for (p = peer_first(n, &it); p; p = peer_next(n, &it)) */
+/* Iteration: size_t it = 0; for (p = peer_next(n, &it); p; p = peer_next(n, &it)) */
 struct peer *peer_next(struct node *n, size_t *it);
 
 /* forward.c: the data path */
@@ -189,12 +208,22 @@ void forward_send_raw(struct node *n, const struct buf *b, const struct addr *a,
 		      struct stats_traffic *t);
 void forward_flush(struct node *n);
 
-/* node.c: control messages */
+/* node.c */
+/* An I/O error on the device or socket: logged; errors that will not go away stop the node. */
+void node_io_error(struct node *n, const char *what, int err);
+
+/* exchange.c: own addresses, NodeInfo, peer exchange */
 void node_handle_nodeinfo(struct node *n, struct peer *p, const uint8_t *data, size_t len);
+/* A handshake completed; ni (the peer's NodeInfo) is owned by p->sess. */
 void node_peer_established(struct node *n, struct peer *p, const uint8_t *ni, size_t len);
-/* Builds the own NodeInfo (without type byte) into n->nodeinfo_buf; returns its length. */
-size_t node_build_nodeinfo(struct node *n);
+/* The cached NodeInfo for handshake payloads (without the peer list). */
+const uint8_t *node_handshake_nodeinfo(struct node *n, size_t *len);
 void node_send_nodeinfo(struct node *n, struct peer *p);
+void node_broadcast_nodeinfo(struct node *n);
+/* session_params.payload_ok: the handshake NodeInfo must decode. */
+bool node_payload_ok(const uint8_t *payload, size_t len, void *arg);
 bool node_is_own_addr(struct node *n, const struct addr *a);
+void node_add_own_addr(struct node *n, const struct addr *a, bool v4_wire);
+void node_rebuild_own_addrs(struct node *n);
 
 #endif

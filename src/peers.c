@@ -121,18 +121,23 @@ void peer_remove(struct node *n, struct peer *p, bool close, const char *why)
 	free(p);
 }
 
-int pending_add(struct node *n, const struct addr *a, struct session *sess, struct pending **out)
+int pending_add(struct node *n, const struct addr *a, struct session *sess, bool responder,
+		struct pending **out)
 {
 	struct pending *pd;
 
 	*out = NULL;
-	if (n->n_pending >= NODE_MAX_PENDING)
+	/* separate limits: strangers' handshakes cannot crowd out our own connections */
+	if (responder ? n->n_responders >= NODE_MAX_RESPONDERS
+		      : n->n_pending - n->n_responders >= NODE_MAX_INITIATORS)
 		return -ENOSPC;
 	pd = calloc(1, sizeof(*pd));
 	if (!pd)
 		return -ENOMEM;
 	pd->addr = *a;
 	pd->sess = sess;
+	pd->responder = responder;
+	n->n_responders += responder;
 	size_t b = bucket(a);
 	pd->hnext = n->pending_hash[b];
 	n->pending_hash[b] = pd;
@@ -150,6 +155,7 @@ void pending_remove(struct node *n, struct pending *pd)
 		}
 	}
 	n->n_pending--;
+	n->n_responders -= pd->responder;
 	session_free(pd->sess);
 	free(pd);
 }
@@ -164,14 +170,21 @@ static void start_handshake(struct node *n, const struct addr *a)
 	char as[ADDR_STRLEN];
 	struct session *s = NULL;
 	struct pending *pd;
-	size_t len = node_build_nodeinfo(n);
+	size_t len;
+	const uint8_t *ni;
 
+	if (n->n_pending - n->n_responders >= NODE_MAX_INITIATORS) {
+		log_rl(LOG_WARN, "too many handshakes in progress; not connecting to %s",
+		       addr_format(a, as));
+		return;
+	}
+	ni = node_handshake_nodeinfo(n, &len);
 	buf_reset(&n->ctl, NODE_HEADROOM);
-	if (session_new_initiator(n->sctx, n->nodeinfo_buf, len, &s, &n->ctl) < 0) {
+	if (session_new_initiator(n->sctx, ni, len, &s, &n->ctl) < 0) {
 		log_warn("cannot start a handshake with %s", addr_format(a, as));
 		return;
 	}
-	if (pending_add(n, a, s, &pd) < 0) {
+	if (pending_add(n, a, s, false, &pd) < 0) {
 		log_rl(LOG_WARN, "too many handshakes in progress; not connecting to %s",
 		       addr_format(a, as));
 		session_free(s);
@@ -214,8 +227,6 @@ void peer_connect_list(struct node *n, const struct addr *list, size_t count)
 
 /* ---- configured peers: resolve, connect, back off (PROTOCOL.md 5.5) ---- */
 
-#define RESOLVE_TAG_RECONNECT (1ull << 32)
-
 static bool is_numeric(const char *text, struct addr *out)
 {
 	char host[256];
@@ -232,9 +243,13 @@ static void resolve_entry(struct node *n, size_t i)
 
 	if (e->resolving)
 		return;
-	if (resolver_submit(n->resolver, RESOLVE_TAG_RECONNECT | i, e->text, ADDR_DEFAULT_PORT) == 0)
+	if (resolver_submit(n->resolver, RESOLVE_TAG(RESOLVE_KIND_RECONNECT, i), e->text,
+			    ADDR_DEFAULT_PORT) == 0) {
 		e->resolving = true;
-	e->next_resolve = n->now + NODE_RESOLVE_SECS;
+		e->next_resolve = n->now + NODE_RESOLVE_SECS;
+	} else {
+		e->next_resolve = n->now + 1; /* queue full: try again next tick */
+	}
 }
 
 void reconnect_init(struct node *n)

@@ -288,8 +288,14 @@ int session_handle(struct session *s, struct buf *b, struct session_event *ev)
 		}
 		return handle_init(s, b, ev);
 	}
-	if (unlikely(!s->established))
-		return -ENOTCONN; /* no session key yet */
+	if (unlikely(!s->established)) {
+		/* no session key yet; but it tells a responder that its PENG got lost */
+		if (s->has_hs && hs_nudge(&s->hs, b) == HS_REPLY) {
+			ev->kind = SESSION_REPLY;
+			return SESSION_REPLY;
+		}
+		return -ENOTCONN;
+	}
 	ret = frame_decrypt(s->plain ? NULL : &s->core, b);
 	if (unlikely(ret))
 		return ret;

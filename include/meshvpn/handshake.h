@@ -103,6 +103,7 @@ struct handshake {
 	uint8_t algo; /* selected algorithm (after PING/PONG processing) */
 	unsigned failed_retries;
 	unsigned close_time;
+	bool replied; /* answered a repeated message this tick already */
 	uint8_t salted_hash[HS_SALTED_HASH_LEN];
 	uint8_t eph_sk[HS_ECDH_LEN];
 	uint8_t *last_msg; /* exact bytes of the last message sent (incl. 0xFF) */
@@ -151,6 +152,13 @@ static inline bool hs_closing(const struct handshake *h)
 {
 	return h->next_stage == HS_CLOSING;
 }
+/*
+ * A session message arrived while we (responder) wait for the PENG: the initiator finished,
+ * so our PONG arrived and its PENG was lost. Writes the PONG again to out, once per tick.
+ * Returns HS_REPLY or HS_NOTHING.
+ */
+int hs_nudge(struct handshake *h, struct buf *out) WUR;
+
 /* After HS_DONE: moves the new session core to dst; false for a plain session. */
 bool hs_take_core(struct handshake *h, struct frame_core *dst);
 /* After HS_DONE: hands over the peer payload (malloc'ed, caller frees). */

@@ -384,6 +384,59 @@ static void test_responder_repeats(void **state)
 	hs_free(&b);
 }
 
+/* A replayed PING is answered at most once per tick, and the PONG repeats back off. */
+static void test_responder_no_reflection(void **state)
+{
+	struct handshake a, b;
+	uint8_t ping[256], pong[512];
+	size_t pn, n;
+	unsigned resends = 0;
+	int r = 0;
+
+	(void)state;
+	pair(&a, &b);
+	tbuf_init(&t1, 64);
+	assert_int_equal(hs_start(&a, &t1.b), 0);
+	pn = t1.b.len;
+	memcpy(ping, buf_data(&t1.b), pn);
+	assert_int_equal(feed(&b, &t1, &t2), HS_REPLY);
+	n = t2.b.len;
+	memcpy(pong, buf_data(&t2.b), n);
+	/* the same PING three times within one tick: one PONG */
+	tbuf_set(&t1, 64, ping, pn);
+	assert_int_equal(feed(&b, &t1, &t2), HS_REPLY);
+	assert_memory_equal(buf_data(&t2.b), pong, n);
+	for (int i = 0; i < 2; i++) {
+		tbuf_set(&t1, 64, ping, pn);
+		assert_int_equal(feed(&b, &t1, &t2), HS_NOTHING);
+	}
+	/* a session message (the initiator is done, our PENG got lost): the PONG, once */
+	tbuf_init(&t2, 64);
+	assert_int_equal(hs_nudge(&b, &t2.b), HS_NOTHING); /* already answered this tick */
+	/* ticks: the PONG repeats after 1, 2, 4, ..., 64 ticks, then the state times out */
+	for (int t = 0; t < 200 && r >= 0; t++) {
+		tbuf_init(&t2, 64);
+		r = hs_tick(&b, &t2.b);
+		if (r == 1) {
+			resends++;
+			assert_memory_equal(buf_data(&t2.b), pong, n);
+		}
+		if (t == 5) { /* mid-way: a nudge is answered once per tick */
+			tbuf_init(&t2, 64);
+			assert_int_equal(hs_nudge(&b, &t2.b), HS_REPLY);
+			assert_memory_equal(buf_data(&t2.b), pong, n);
+			assert_int_equal(hs_nudge(&b, &t2.b), HS_NOTHING);
+		}
+	}
+	assert_int_equal(r, -ETIMEDOUT);
+	assert_int_equal(resends, 7);
+	/* an initiator waiting for its PONG has nothing to nudge */
+	tbuf_init(&t2, 64);
+	assert_int_equal(hs_nudge(&a, &t2.b), HS_NOTHING);
+	hs_free(&a);
+	hs_free(&b);
+}
+
 static void test_lost_peng(void **state)
 {
 	struct handshake a, b;
@@ -675,6 +728,7 @@ int main(void)
 		cmocka_unit_test(test_a1_a2_a3),       cmocka_unit_test(test_decode_vectors),
 		cmocka_unit_test(test_decode_robust),  cmocka_unit_test(test_a4),
 		cmocka_unit_test(test_resend_timeout), cmocka_unit_test(test_responder_repeats),
+		cmocka_unit_test(test_responder_no_reflection),
 		cmocka_unit_test(test_lost_peng),      cmocka_unit_test(test_simultaneous),
 		cmocka_unit_test(test_self),	       cmocka_unit_test(test_algorithms),
 		cmocka_unit_test(test_bad_payload),    cmocka_unit_test(test_zero_ecdh),
