@@ -20,16 +20,21 @@
 #define OFFLOAD_VNET_HDR_LEN 10
 #define OFFLOAD_F_NEEDS_CSUM 1 /* VIRTIO_NET_HDR_F_NEEDS_CSUM */
 #define OFFLOAD_F_DATA_VALID 2 /* VIRTIO_NET_HDR_F_DATA_VALID */
-#define OFFLOAD_GSO_NONE 0
-#define OFFLOAD_GSO_TCPV4 1
-#define OFFLOAD_GSO_UDP 3 /* UFO, never produced with our offload flags */
-#define OFFLOAD_GSO_TCPV6 4
-#define OFFLOAD_GSO_UDP_L4 5 /* USO */
-#define OFFLOAD_GSO_ECN 0x80
+#define OFFLOAD_GSO_NONE     0
+#define OFFLOAD_GSO_TCPV4    1
+#define OFFLOAD_GSO_UDP	     3 /* UFO, never produced with our offload flags */
+#define OFFLOAD_GSO_TCPV6    4
+#define OFFLOAD_GSO_UDP_L4   5 /* USO */
+#define OFFLOAD_GSO_ECN	     0x80
 
-#define OFFLOAD_MAX_SEGMENTS 128 /* a 64 KiB super-packet has fewer */
-#define OFFLOAD_HEAD_MAX 128	 /* IP + TCP headers incl. options, max 60 + 60 (v4) / 40 + 60 */
-#define OFFLOAD_MAX_MERGE 48	 /* segments merged into one device write */
+/*
+ * Batch size hint for segments of one super-packet: a 64 KiB super-packet has fewer unless its
+ * gso_size is below 512 (TCP allows an MSS down to 48), so offload_seg_count() may exceed it
+ * and callers flush their batch mid-packet.
+ */
+#define OFFLOAD_MAX_SEGMENTS 128
+#define OFFLOAD_HEAD_MAX     128 /* IP + TCP headers incl. options, max 60 + 60 (v4) / 40 + 60 */
+#define OFFLOAD_MAX_MERGE    48	 /* segments merged into one device write */
 
 struct offload_hdr {
 	uint8_t flags;
@@ -44,15 +49,21 @@ struct offload_hdr {
 void offload_hdr_read(struct offload_hdr *h, const uint8_t p[OFFLOAD_VNET_HDR_LEN]);
 void offload_hdr_write(uint8_t p[OFFLOAD_VNET_HDR_LEN], const struct offload_hdr *h);
 
-/* The Internet checksum (RFC 1071) of len bytes added to sum (not folded). */
+/*
+ * The Internet checksum (RFC 1071) of len bytes added to sum (not folded). Sums are values of
+ * big-endian 16-bit words ("45 00" adds 0x4500); an odd tail byte is padded with zero, so
+ * when chaining calls only the last chunk may have an odd length.
+ */
 uint32_t offload_csum_add(uint32_t sum, const uint8_t *p, size_t len);
-/* Folds and complements. */
+/* Folds to 16 bits and complements: the value to store (big-endian) in a checksum field. */
 uint16_t offload_csum_fold(uint32_t sum);
 
 /*
  * Completes a partial checksum (h->flags & OFFLOAD_F_NEEDS_CSUM): the 16-bit one's
  * complement sum from csum_start to the end, stored at csum_start + csum_offset (the field
- * already holds the pseudo-header sum, as the kernel leaves it). 0 or -EBADMSG.
+ * already holds the pseudo-header sum, as the kernel leaves it). A result of 0 is stored as
+ * 0xffff, as skb_checksum_help() does (required for UDP, equivalent for TCP). Without
+ * NEEDS_CSUM nothing is done. 0 or -EBADMSG (field beyond len).
  */
 int offload_finish_csum(uint8_t *pkt, size_t len, const struct offload_hdr *h) WUR;
 
@@ -62,23 +73,31 @@ int offload_finish_csum(uint8_t *pkt, size_t len, const struct offload_hdr *h) W
  * IP total length / payload length, IPv4 id (+1 per segment) and header checksum, TCP
  * sequence numbers, flags (FIN/PSH only on the last segment, CWR only on the first), UDP
  * length, and complete L4 checksums. Untrusted input (the local kernel, but still): every
- * length is checked.
+ * length is checked: header lengths come from the packet (IPv4 IHL, TCP data offset), not from
+ * hdr_len (TUN reports skb_headlen() there; it is only checked to be <= len), the IP length
+ * field must match len, and with NEEDS_CSUM csum_start/csum_offset must point at the L4
+ * checksum. The L4 checksum of each segment is computed afresh, so the field's content in
+ * the super-packet does not matter. gso_type NONE is not a super-packet: complete such a
+ * packet with offload_finish_csum() instead.
  */
 struct offload_seg {
 	const uint8_t *pkt; /* borrowed super-packet (without vnet header) */
 	size_t len;
 	struct offload_hdr h;
-	size_t l3_len;	   /* IP header length */
-	size_t head_len;   /* IP + L4 header length */
-	size_t off;	   /* payload bytes already emitted */
-	unsigned index;	   /* segments emitted */
+	size_t l3_len;	 /* IP header length */
+	size_t head_len; /* IP + L4 header length */
+	size_t off;	 /* payload bytes already emitted */
+	unsigned index;	 /* segments emitted */
 	bool v6, tcp;
 };
 
-/* Prepares iteration. 0, -EBADMSG (malformed) or -EOPNOTSUPP (unsupported gso_type). */
+/*
+ * Prepares iteration over pkt (borrowed until the last offload_seg_next()). 0, -EBADMSG
+ * (malformed) or -EOPNOTSUPP (gso_type NONE, UDP (UFO) or unknown; IPv6 extension header).
+ */
 int offload_seg_begin(struct offload_seg *s, const uint8_t *pkt, size_t len,
 		      const struct offload_hdr *h) WUR;
-/* Number of segments the packet yields. */
+/* Number of segments the packet yields (1 if the payload is at most gso_size or empty). */
 unsigned offload_seg_count(const struct offload_seg *s);
 /*
  * Writes the next segment (headers + payload, checksums complete) to out (cap bytes).
@@ -93,9 +112,17 @@ int offload_seg_next(struct offload_seg *s, uint8_t *out, size_t cap) WUR;
  * checksum; no options, DF or not consistently, not a fragment), identical TCP header
  * length, options and flags (ACK, with PSH allowed on the last one only; no SYN/FIN/RST/URG/
  * CWR/ECE), consecutive sequence numbers, all payloads of the first one's size except a
- * shorter last one, total <= 65535, at most OFFLOAD_MAX_MERGE. A run of one is a plain
- * packet. The result is a writev vector: iov[0] = head (vnet header + the first packet's
- * headers with fixed total length/checksums), then the payloads (borrowed from pkts).
+ * shorter last one, total <= 65535 (the super-packet incl. its IP header, also for IPv6),
+ * at most OFFLOAD_MAX_MERGE, and valid IPv4 header and TCP checksums in every member (the
+ * kernel does not verify a NEEDS_CSUM write, so a corrupt packet must not hide in a run).
+ * A run of one is a plain packet: iov[0] = a zero vnet header (GSO NONE, flags 0, so the
+ * kernel checks its checksums), iov[1] = pkts[0] untouched. Otherwise the result is a
+ * writev vector: iov[0] = head (vnet header: NEEDS_CSUM, TCPV4/TCPV6, gso_size = the first
+ * payload size, hdr_len = IP + TCP header length, csum_start = IP header length,
+ * csum_offset 16; then the first packet's headers with fixed total/payload length, IPv4
+ * header checksum, PSH of the last member, and in the TCP checksum field the folded pseudo-
+ * header sum over the whole L4 length, as tcp_gso_segment() expects), then the payloads
+ * (borrowed from pkts, which stay unmodified).
  */
 struct offload_pkt {
 	uint8_t *data;
@@ -109,7 +136,10 @@ struct offload_write {
 	unsigned merged; /* packets consumed from pkts (>= 1) */
 };
 
-/* Fills w for pkts[0..merged); n >= 1. Never fails: unmergeable input gives merged = 1. */
+/*
+ * Fills w for pkts[0..merged); n >= 1. Never fails: unmergeable input gives merged = 1
+ * (n = 0 gives merged = 0 and iovcnt = 0).
+ */
 void offload_merge(const struct offload_pkt *pkts, size_t n, struct offload_write *w);
 
 #endif
