@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "meshvpn/log.h"
+#include "meshvpn/offload.h"
 #include "node_int.h"
 
 #define FORWARD_ROUNDS 8 /* batches per wake-up before giving the other side a turn */
@@ -81,12 +82,19 @@ static void send_data(struct node *n, struct peer *p, struct buf *b)
 	queue(n, b, &p->addr);
 }
 
-static struct buf *spare_copy(struct node *n, const struct buf *b)
+/* A spare buffer, free until the next flush. */
+static struct buf *spare_take(struct node *n)
 {
 	if (n->spare_used == NET_BATCH)
 		forward_flush(n); /* every spare is queued: send them, then reuse */
 	struct buf *c = &n->spare[n->spare_used++];
 	buf_reset(c, NODE_HEADROOM);
+	return c;
+}
+
+static struct buf *spare_copy(struct node *n, const struct buf *b)
+{
+	struct buf *c = spare_take(n);
 	memcpy(buf_put(c, b->len), buf_data(b), b->len);
 	return c;
 }
@@ -126,13 +134,98 @@ static void outbound(struct node *n, struct buf *b)
 		send_data(n, last, b);
 }
 
+/*
+ * A TCP/UDP super-packet from the TUN (offloads): cut into ordinary packets, each
+ * encrypted as its own DATA datagram, laid out back to back in spare buffers ("trains")
+ * that go out with one UDP_SEGMENT send each. The wire sees exactly what VpnCloud sends.
+ */
+static void outbound_gso(struct node *n, struct buf *b, const struct offload_hdr *h)
+{
+	struct vaddr src, dst;
+	struct offload_seg seg;
+	struct peer *p = NULL;
+	uint32_t id;
+
+	if (payload_parse(n->kind, buf_data(b), b->len, &src, &dst) < 0 ||
+	    offload_seg_begin(&seg, buf_data(b), b->len, h) < 0) {
+		n->unparsable_frames++;
+		return;
+	}
+	id = table_lookup(&n->table, &dst, n->now);
+	if (id)
+		p = peer_by_id(n, id);
+	if (!p || !session_is_established(p->sess)) {
+		/* broadcast or no destination: the general path, one segment at a time */
+		for (;;) {
+			struct buf *c = spare_take(n);
+			int len = offload_seg_next(&seg, buf_data(c), buf_tailroom(c) - SESSION_TAILROOM);
+			if (len <= 0) {
+				n->spare_used--;
+				break;
+			}
+			c->len = (uint32_t)len;
+			outbound(n, c);
+		}
+		return;
+	}
+	/* frame header (none in plain sessions) and type byte */
+	const uint32_t pre = (session_algo(p->sess) == ALGO_PLAIN ? 0 : FRAME_HEADER_LEN) + 1;
+	bool done = false;
+	while (!done) {
+		struct buf *train = spare_take(n);
+		uint32_t pos = 0, dlen0 = 0, count = 0;
+		buf_reset(train, 0);
+		while (count < NET_GSO_MAX_SEGS) {
+			uint32_t room = train->size - pos;
+			if (dlen0 && pos + dlen0 > NET_GSO_MAX_BYTES)
+				break;
+			struct buf v = {.base = train->base + pos, .size = room, .off = pre, .len = 0};
+			int len = offload_seg_next(&seg, v.base + pre, room - pre - SESSION_TAILROOM);
+			if (len <= 0) {
+				done = true;
+				break;
+			}
+			v.len = (uint32_t)len;
+			stats_payload(&n->stats, &dst, &src, false, v.len);
+			*buf_push(&v, 1) = FRAME_TYPE_DATA;
+			if (session_encrypt(p->sess, &v) < 0 || v.off != 0) {
+				stats_count(&n->stats.invalid_dropped.out, v.len);
+				done = true;
+				break;
+			}
+			stats_count(&p->traffic.out, v.len);
+			pos += v.len;
+			count++;
+			if (!dlen0) {
+				dlen0 = v.len;
+			} else if (v.len != dlen0) {
+				/* only the last datagram of a train may be shorter */
+				done = offload_seg_count(&seg) == seg.index;
+				break;
+			}
+		}
+		if (!count) {
+			n->spare_used--;
+			break;
+		}
+		train->len = pos;
+		p->last_tx = p->last_data_tx = n->now;
+		if (net_tx_full(&n->tx))
+			forward_flush(n);
+		if (net_tx_add_train(&n->tx, train, &p->addr, count > 1 ? (uint16_t)dlen0 : 0) < 0)
+			n->net.stats.tx_dropped += count;
+	}
+}
+
 void forward_device_readable(struct node *n)
 {
 	struct buf *bufs[NET_BATCH];
+	const uint32_t vh = n->dev.vnet ? OFFLOAD_VNET_HDR_LEN : 0;
 
 	for (int round = 0; round < FORWARD_ROUNDS; round++) {
 		for (unsigned i = 0; i < NET_BATCH; i++) {
-			buf_reset(&n->devbufs[i], NODE_HEADROOM);
+			/* with offloads the virtio header lands in the headroom */
+			buf_reset(&n->devbufs[i], NODE_HEADROOM - vh);
 			/* leave room for the AEAD tag behind the largest packet */
 			n->devbufs[i].size = NODE_BUF_SIZE - SESSION_TAILROOM;
 			bufs[i] = &n->devbufs[i];
@@ -144,12 +237,57 @@ void forward_device_readable(struct node *n)
 			node_io_error(n, "reading from the device", cnt);
 		if (cnt <= 0)
 			break;
-		for (int i = 0; i < cnt; i++)
-			outbound(n, bufs[i]);
+		for (int i = 0; i < cnt; i++) {
+			struct buf *b = bufs[i];
+			if (vh) {
+				struct offload_hdr h;
+				if (b->len < vh) {
+					n->unparsable_frames++;
+					continue;
+				}
+				offload_hdr_read(&h, buf_data(b));
+				buf_pull(b, vh);
+				if (h.gso_type != OFFLOAD_GSO_NONE) {
+					outbound_gso(n, b, &h);
+					continue;
+				}
+				if ((h.flags & OFFLOAD_F_NEEDS_CSUM) &&
+				    offload_finish_csum(buf_data(b), b->len, &h) < 0) {
+					n->unparsable_frames++;
+					continue;
+				}
+			}
+			outbound(n, b);
+		}
 		forward_flush(n);
 		if (cnt < NET_BATCH)
 			break;
 	}
+}
+
+/*
+ * Received DATA waits in devq until the end of the receive round (its bytes stay in the
+ * receive buffers until then): with offloads, consecutive TCP segments of one flow go to
+ * the device as one GSO super-packet, one write for up to OFFLOAD_MAX_MERGE packets.
+ */
+static void device_flush(struct node *n)
+{
+	struct offload_write w;
+
+	for (unsigned i = 0; i < n->devq_n;) {
+		int r;
+		if (n->dev.vnet) {
+			offload_merge(n->devq + i, n->devq_n - i, &w);
+			r = device_writev(&n->dev, w.iov, w.iovcnt);
+			i += w.merged;
+		} else {
+			r = device_write(&n->dev, n->devq[i].data, n->devq[i].len);
+			i++;
+		}
+		if (r < 0)
+			n->device_write_errors++;
+	}
+	n->devq_n = 0;
 }
 
 /* An authenticated inner message from an established peer. */
@@ -172,8 +310,9 @@ static void dispatch(struct node *n, struct peer *p, struct buf *b, uint8_t type
 		stats_payload(&n->stats, &src, &dst, true, b->len);
 		if (n->table_flags & TABLE_LEARNING)
 			table_learn(&n->table, &src, p->id, n->now);
-		if (device_write(&n->dev, buf_data(b), b->len) < 0)
-			n->device_write_errors++;
+		if (n->devq_n == NODE_DEVQ)
+			device_flush(n);
+		n->devq[n->devq_n++] = (struct offload_pkt){.data = buf_data(b), .len = b->len};
 		return;
 	case FRAME_TYPE_NODE_INFO:
 		node_handle_nodeinfo(n, p, buf_data(b) + 1, b->len - 1);
@@ -327,6 +466,24 @@ static void inbound(struct node *n, struct buf *b, const struct addr *src)
 		count_invalid(n, len);
 }
 
+/* A GRO receive: datagrams of seg bytes back to back (the last may be shorter). */
+static void inbound_train(struct node *n, struct buf *b, const struct addr *src, uint16_t seg)
+{
+	uint8_t *data = buf_data(b), *end = b->base + b->size;
+	uint32_t total = b->len;
+
+	for (uint32_t off = 0; off < total; off += seg) {
+		uint32_t len = MIN((uint32_t)seg, total - off);
+		bool last = off + len >= total;
+		/* the last one may use the rest of the storage for a reply (rotation, handshake) */
+		struct buf v = {.base = data + off,
+				.size = last ? (uint32_t)(end - (data + off)) : len,
+				.off = 0,
+				.len = len};
+		inbound(n, &v, src);
+	}
+}
+
 void forward_net_readable(struct node *n)
 {
 	for (int round = 0; round < FORWARD_ROUNDS; round++) {
@@ -340,8 +497,13 @@ void forward_net_readable(struct node *n)
 			node_io_error(n, "receiving on the UDP socket", cnt);
 		if (cnt < 0)
 			break;
-		for (int i = 0; i < cnt; i++)
-			inbound(n, n->rx.bufs[i], &n->rx.src[i]);
+		for (int i = 0; i < cnt; i++) {
+			if (n->rx.seg[i])
+				inbound_train(n, n->rx.bufs[i], &n->rx.src[i], n->rx.seg[i]);
+			else
+				inbound(n, n->rx.bufs[i], &n->rx.src[i]);
+		}
+		device_flush(n);
 		forward_flush(n);
 		if (cnt > 0 && cnt < NET_BATCH)
 			break;

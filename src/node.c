@@ -265,7 +265,10 @@ static int setup_device(struct node *n)
 	char route_if[IFNAMSIZ] = "";
 	int r, mtu;
 
-	r = device_open(&n->dev, type, cfg->device_name, cfg->device_path);
+	/* MESHVPN_OFFLOAD=0 turns TUN offloads off (troubleshooting; see the man page) */
+	const char *off = getenv("MESHVPN_OFFLOAD");
+	bool offload = !(off && strcmp(off, "0") == 0);
+	r = device_open_ex(&n->dev, type, cfg->device_name, cfg->device_path, offload);
 	if (r < 0) {
 		log_err("cannot open the %s device %s via %s: %s", type == DEVICE_TAP ? "TAP" : "TUN",
 			cfg->device_name, cfg->device_path ? cfg->device_path : DEVICE_PATH_DEFAULT,
@@ -273,7 +276,8 @@ static int setup_device(struct node *n)
 		return r;
 	}
 	n->dev.src.kind = NODE_SRC_DEVICE;
-	log_info("Opened device %s", n->dev.ifname);
+	log_info("Opened device %s%s", n->dev.ifname,
+		 n->dev.offloads ? " (with segmentation offloads)" : "");
 
 	r = device_default_mtu(device_overhead(type), &mtu, route_if);
 	if (r < 0)

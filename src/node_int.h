@@ -20,6 +20,7 @@
 #include "meshvpn/net.h"
 #include "meshvpn/node.h"
 #include "meshvpn/nodeinfo.h"
+#include "meshvpn/offload.h"
 #include "meshvpn/payload.h"
 #include "meshvpn/resolve.h"
 #include "meshvpn/session.h"
@@ -31,6 +32,7 @@
 #define NODE_BUF_SIZE_ALIGNED ((NODE_BUF_SIZE + 63) & ~(size_t)63)
 #define NODE_HEADROOM (SESSION_HEADROOM + 1) /* the frame header and the inner type byte */
 #define NODE_HASH_BUCKETS 1024
+#define NODE_DEVQ 512 /* received packets waiting for the device write at the end of a round */
 #define NODE_MAX_INITIATORS 512  /* our own handshakes in progress */
 #define NODE_MAX_RESPONDERS 512  /* handshakes others started with us, in progress */
 #define NODE_NEW_RESPONDERS_PER_TICK 64 /* PONGs to new addresses per second */
@@ -157,6 +159,8 @@ struct node {
 	struct buf ctl;		     /* one control message at a time */
 	struct net_rx rx;
 	struct net_tx tx;
+	struct offload_pkt devq[NODE_DEVQ]; /* received DATA for the device, in order */
+	unsigned devq_n;
 	uint8_t *nodeinfo_buf;	     /* encoded own NodeInfo */
 	uint8_t *hs_nodeinfo_buf;    /* own NodeInfo for handshakes (no peer list), cached */
 	size_t hs_nodeinfo_len;	     /* 0: rebuild */

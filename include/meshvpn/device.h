@@ -6,6 +6,7 @@
 #include <net/if.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "bytes.h"
 #include "loop.h"
@@ -25,9 +26,13 @@ enum device_type {
 	DEVICE_TAP, /* Ethernet frames */
 };
 
+#define DEVICE_VNET_HDR_LEN 10 /* struct virtio_net_hdr in front of every packet when vnet */
+
 struct device {
 	struct loop_src src; /* src.fd is the TUN/TAP fd; register it with loop_add() */
 	enum device_type type;
+	bool vnet;	     /* IFF_VNET_HDR: reads and writes carry a virtio_net_hdr first */
+	unsigned offloads;   /* TUN_F_* accepted by TUNSETOFFLOAD (with vnet) */
 	unsigned ifindex;
 	char ifname[IFNAMSIZ]; /* kernel-assigned name ("%d" resolved) */
 };
@@ -44,6 +49,14 @@ static inline int device_overhead(enum device_type type)
  * (-ENAMETOOLONG for names of IFNAMSIZ or more).
  */
 int device_open(struct device *dev, enum device_type type, const char *name, const char *path) WUR;
+/*
+ * Like device_open; with offload (TUN only) the device is opened with IFF_VNET_HDR and asks
+ * the kernel for checksum and TCP/UDP segmentation offloads (dev->vnet, dev->offloads):
+ * reads then return a virtio_net_hdr followed by a packet of up to 64 KiB, and writes must
+ * start with one (device_writev).
+ */
+int device_open_ex(struct device *dev, enum device_type type, const char *name, const char *path,
+		   bool offload) WUR;
 /* Closes the fd; the kernel then removes a non-persistent device. Safe to call twice. */
 void device_close(struct device *dev);
 
@@ -63,6 +76,8 @@ int device_read_batch(struct device *dev, struct buf *const *bufs, unsigned n) W
  * kernel rejected the packet, e.g. not IPv4/IPv6 on TUN or shorter than a frame on TAP).
  */
 int device_write(struct device *dev, const uint8_t *data, size_t len) WUR;
+/* Writes one packet gathered from iov (with vnet: the header first). 0 or -errno. */
+int device_writev(struct device *dev, const struct iovec *iov, int iovcnt) WUR;
 
 /*
  * Scans /proc/net/route contents for the default-route interface: the first entry with
