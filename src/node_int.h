@@ -15,6 +15,7 @@
 #include "meshvpn/bytes.h"
 #include "meshvpn/config.h"
 #include "meshvpn/device.h"
+#include "meshvpn/hooks.h"
 #include "meshvpn/keys.h"
 #include "meshvpn/loop.h"
 #include "meshvpn/net.h"
@@ -141,6 +142,8 @@ struct node {
 	struct nodeinfo *ni_build;   /* own NodeInfo being encoded */
 
 	struct stats stats;
+	int stats_fd;	      /* the stats file, kept open (-1: none) */
+	struct hooks *hooks;
 };
 
 /* peers.c */
@@ -183,5 +186,8 @@ void node_peer_established(struct node *n, struct peer *p, const uint8_t *ni, si
 size_t node_build_nodeinfo(struct node *n);
 void node_send_nodeinfo(struct node *n, struct peer *p);
 bool node_is_own_addr(struct node *n, const struct addr *a);
+/* Fires a hook (CONFIG.md 8.1); peer: PEER, p: CLAIMS/NODE_ID (see struct hooks_vars). */
+void node_hook(struct node *n, enum config_hook_event ev, const struct addr *peer,
+	       const struct peer *p);
 
 #endif
