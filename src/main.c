@@ -68,32 +68,32 @@ static int cmd_run(const struct cli *cli)
 		return EXIT_USAGE;
 	}
 	log_set_level(cfg.log_level);
-	if (cfg.log_file) {
-		r = log_open_file(cfg.log_file);
-		if (r < 0) {
-			fprintf(stderr, "meshvpn: cannot open log file %s: %s\n", cfg.log_file,
-				strerror(-r));
-			config_free(&cfg);
-			return EXIT_FAILURE;
-		}
+	/*
+	 * --daemon forks here, before the set-up: the node's worker thread would not survive a
+	 * later fork. The original process still exits only after daemon_ready(), so the
+	 * device is up and the order of CONFIG.md 11.1 holds as seen from outside. The pid file
+	 * is locked before anything else, so a second instance leaves the log file alone.
+	 */
+	if (daemon_start(&d, cfg.pid_file, cfg.user, cfg.group, cfg.daemon) < 0) {
+		config_free(&cfg);
+		return EXIT_FAILURE;
+	}
+	r = cfg.log_file ? log_open_file(cfg.log_file) : 0;
+	if (r < 0) {
+		log_err("cannot open the log file %s: %s", cfg.log_file, strerror(-r));
+		goto out;
 	}
 	log_info("meshvpn %s starting", MESHVPN_VERSION);
 	if (cfg.port_forwarding)
 		log_info("UPnP port forwarding is not available in this version; continuing without");
-	/*
-	 * --daemon forks here, before the set-up: the node's worker thread would not survive a
-	 * later fork. The original process still exits only after daemon_ready(), so the
-	 * device is up and the order of CONFIG.md 11.1 holds as seen from outside.
-	 */
-	if (daemon_start(&d, cfg.pid_file, cfg.user, cfg.group, cfg.daemon) == 0) {
-		if (node_new(&cfg, &node) == 0) {
-			if (daemon_ready(&d) == 0 && node_run(node) == 0)
-				status = EXIT_SUCCESS;
-			node_free(node);
-		}
-		daemon_end(&d);
+	if (node_new(&cfg, &node) == 0) {
+		if (daemon_ready(&d) == 0 && node_run(node) == 0)
+			status = EXIT_SUCCESS;
+		node_free(node);
 	}
 	log_info("meshvpn stopped");
+out:
+	daemon_end(&d);
 	log_close_file();
 	config_free(&cfg);
 	return status;
