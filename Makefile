@@ -57,7 +57,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_OBJS := $(LIB_SRCS:src/%.c=build/fuzz/obj/%.o)
 FUZZ_TIME ?= 10
-INTEGRATION ?= $(sort $(wildcard tests/integration/*.sh))
+INTEGRATION ?= $(sort $(filter-out tests/integration/lib.sh,$(wildcard tests/integration/*.sh)))
 
 ifeq ($(V),1)
 Q :=
@@ -132,6 +132,11 @@ integration: $(BIN)
 		case $$rc in 0) echo "PASS: $$t";; 77) echo "SKIP: $$t";; \
 		*) echo "FAIL: $$t (exit $$rc)"; fail=1;; esac; \
 	done; exit $$fail
+
+# Three nodes in network namespaces, pings and iperf3 across the mesh (needs root).
+demo: deps
+	$(MAKE) all
+	MESHVPN=$(abspath $(BIN)) sh tests/demo/demo.sh
 
 check: deps
 	$(MAKE) all

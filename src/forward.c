@@ -53,7 +53,15 @@ void forward_send_ctl(struct node *n, struct peer *p)
 {
 	if (session_encrypt(p->sess, &n->ctl) < 0)
 		return;
+	p->last_tx = n->now;
 	forward_send_raw(n, &n->ctl, &p->addr, &p->traffic);
+}
+
+void forward_send_keepalive(struct node *n, struct peer *p)
+{
+	buf_reset(&n->ctl, NODE_HEADROOM);
+	*buf_put(&n->ctl, 1) = FRAME_TYPE_KEEPALIVE;
+	forward_send_ctl(n, p);
 }
 
 /* Encrypts DATA in b for p and queues it. b holds the payload with NODE_HEADROOM. */
@@ -69,6 +77,7 @@ static void send_data(struct node *n, struct peer *p, struct buf *b)
 		return;
 	}
 	stats_count(&p->traffic.out, b->len);
+	p->last_tx = p->last_data_tx = n->now;
 	queue(n, b, &p->addr);
 }
 
@@ -87,7 +96,7 @@ static void outbound(struct node *n, struct buf *b)
 	struct vaddr src, dst;
 
 	if (payload_parse(n->kind, buf_data(b), b->len, &src, &dst) < 0) {
-		stats_count(&n->stats.invalid_dropped.out, b->len);
+		n->unparsable_frames++;
 		return;
 	}
 	stats_payload(&n->stats, &dst, &src, false, b->len);
@@ -99,8 +108,8 @@ static void outbound(struct node *n, struct buf *b)
 			return;
 		}
 	}
-	if (!(n->table_flags & TABLE_BROADCAST) || n->n_peers == 0) {
-		stats_count(&n->stats.invalid_dropped.out, b->len);
+	if (!(n->table_flags & TABLE_BROADCAST)) {
+		stats_count(&n->stats.invalid_dropped.out, b->len); /* no destination */
 		return;
 	}
 	/* every peer gets its own encryption; the last one takes the original buffer */
@@ -131,6 +140,8 @@ void forward_device_readable(struct node *n)
 		int cnt = device_read_batch(&n->dev, bufs, NET_BATCH);
 		for (unsigned i = 0; i < NET_BATCH; i++)
 			n->devbufs[i].size = NODE_BUF_SIZE;
+		if (cnt < 0 && cnt != -EAGAIN && cnt != -EINTR)
+			node_io_error(n, "reading from the device", cnt);
 		if (cnt <= 0)
 			break;
 		for (int i = 0; i < cnt; i++)
@@ -150,6 +161,9 @@ static void dispatch(struct node *n, struct peer *p, struct buf *b, uint8_t type
 	p->timeout = n->now + n->cfg->peer_timeout;
 	switch (type) {
 	case FRAME_TYPE_DATA:
+		/* one-way traffic: tell the sender we are still here (see node_tick) */
+		if (unlikely(n->now - p->last_tx >= NODE_PASSIVE_KEEPALIVE))
+			forward_send_keepalive(n, p);
 		buf_pull(b, 1);
 		if (payload_parse(n->kind, buf_data(b), b->len, &src, &dst) < 0) {
 			count_invalid(n, b->len);
@@ -159,12 +173,13 @@ static void dispatch(struct node *n, struct peer *p, struct buf *b, uint8_t type
 		if (n->table_flags & TABLE_LEARNING)
 			table_learn(&n->table, &src, p->id, n->now);
 		if (device_write(&n->dev, buf_data(b), b->len) < 0)
-			n->stats.invalid_dropped.out.packets++;
+			n->device_write_errors++;
 		return;
 	case FRAME_TYPE_NODE_INFO:
 		node_handle_nodeinfo(n, p, buf_data(b) + 1, b->len - 1);
 		return;
 	case FRAME_TYPE_KEEPALIVE:
+		p->sends_keepalive = true;
 		return;
 	case FRAME_TYPE_CLOSE:
 		node_hook(n, CONFIG_HOOK_PEER_DISCONNECTED, &p->addr, p);
@@ -182,7 +197,9 @@ static void handle_pending(struct node *n, struct pending *pd, struct buf *b)
 	char as[ADDR_STRLEN];
 	struct addr a = pd->addr;
 
-	stats_count(&pd->traffic.in, b->len);
+	size_t len = b->len;
+
+	stats_count(&pd->traffic.in, len);
 	int r = session_handle(pd->sess, b, &ev);
 	if (r == SESSION_ESTABLISHED) {
 		struct session *s = pd->sess;
@@ -202,9 +219,9 @@ static void handle_pending(struct node *n, struct pending *pd, struct buf *b)
 		log_rl(LOG_INFO, "Handshake with %s failed", addr_format(&a, as));
 		pending_remove(n, pd);
 		node_hook(n, CONFIG_HOOK_PEER_DISCONNECTED, &a, NULL);
-		count_invalid(n, b->len);
+		count_invalid(n, len);
 	} else if (r < 0) {
-		count_invalid(n, b->len);
+		count_invalid(n, len);
 		log_rl(LOG_DEBUG, "dropped a message from %s during the handshake: %s",
 		       addr_format(&a, as), strerror(-r));
 	}
@@ -218,7 +235,8 @@ static void handle_init(struct node *n, struct buf *b, const struct addr *src)
 	struct pending *pd;
 	char as[ADDR_STRLEN];
 	struct peer *p = peer_find(n, src);
-	size_t len = b->len;
+	const uint8_t *ni;
+	size_t len = b->len, nilen;
 	int r;
 
 	if (p && session_has_handshake(p->sess)) {
@@ -232,17 +250,26 @@ static void handle_init(struct node *n, struct buf *b, const struct addr *src)
 			return;
 		}
 	}
-	/* bounded work for unauthenticated senders: no amplification, no memory exhaustion */
-	if (n->new_responders >= NODE_NEW_RESPONDERS_PER_TICK) {
+	/*
+	 * Bounded work for senders nobody vouched for yet: a signature check costs ~50 us,
+	 * a pending state memory; the answers per second are limited (no amplification).
+	 */
+	if (n->init_checks >= NODE_INIT_CHECKS_PER_TICK ||
+	    n->new_responders >= NODE_NEW_RESPONDERS_PER_TICK ||
+	    n->n_responders >= NODE_MAX_RESPONDERS) {
 		count_invalid(n, len);
+		n->refused_handshakes++;
+		log_rl(LOG_WARN, "too many handshakes from new addresses; ignoring %s",
+		       addr_format(src, as));
 		return;
 	}
-	n->new_responders++;
-	size_t nilen = node_build_nodeinfo(n);
-	if (session_new_responder(n->sctx, n->nodeinfo_buf, nilen, &s) < 0)
+	n->init_checks++;
+	ni = node_handshake_nodeinfo(n, &nilen);
+	if (session_new_responder(n->sctx, ni, nilen, &s) < 0)
 		return;
 	r = session_handle(s, b, &ev);
-	if (r == SESSION_REPLY && pending_add(n, src, s, &pd) == 0) {
+	if (r == SESSION_REPLY && pending_add(n, src, s, true, &pd) == 0) {
+		n->new_responders++;
 		log_debug("Handshake from %s", addr_format(src, as));
 		stats_count(&pd->traffic.in, len);
 		forward_send_raw(n, b, src, &pd->traffic);
@@ -289,14 +316,18 @@ static void inbound(struct node *n, struct buf *b, const struct addr *src)
 		count_invalid(n, b->len);
 		return;
 	}
-	stats_count(&p->traffic.in, b->len);
+	size_t len = b->len;
+
+	stats_count(&p->traffic.in, len);
 	int r = session_handle(p->sess, b, &ev);
+	if (likely(r >= 0))
+		p->last_rx = n->now;
 	if (likely(r == SESSION_MESSAGE))
 		dispatch(n, p, b, ev.type);
 	else if (r == SESSION_REPLY)
-		queue(n, b, src);
+		forward_send_raw(n, b, src, &p->traffic);
 	else if (r < 0)
-		count_invalid(n, b->len);
+		count_invalid(n, len);
 }
 
 void forward_net_readable(struct node *n)
@@ -308,6 +339,8 @@ void forward_net_readable(struct node *n)
 		}
 		n->rx.n = NET_BATCH;
 		int cnt = net_recv_batch(&n->net, &n->rx);
+		if (cnt < 0 && cnt != -EAGAIN && cnt != -EINTR)
+			node_io_error(n, "receiving on the UDP socket", cnt);
 		if (cnt < 0)
 			break;
 		for (int i = 0; i < cnt; i++)

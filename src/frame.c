@@ -124,8 +124,8 @@ void frame_core_free(struct frame_core *c)
 	sodium_memzero(c, sizeof(*c));
 }
 
-int frame_install(struct frame_core *c, unsigned slot, const uint8_t km[static FRAME_KEY_MATERIAL_LEN],
-		  bool use_for_sending)
+int frame_install(struct frame_core *c, unsigned slot,
+		  const uint8_t km[static FRAME_KEY_MATERIAL_LEN], bool use_for_sending)
 {
 	if (slot >= FRAME_SLOTS || !frame_core_ready(c))
 		return -EINVAL;
@@ -138,7 +138,8 @@ int frame_install(struct frame_core *c, unsigned slot, const uint8_t km[static F
 		return -EIO;
 	memset(s->send_nonce, 0, sizeof(s->send_nonce));
 	s->send_nonce[0] = c->dir;
-	randombytes_buf(s->send_nonce + FRAME_NONCE_LEN - FRAME_NONCE_RAND_LEN, FRAME_NONCE_RAND_LEN);
+	randombytes_buf(s->send_nonce + FRAME_NONCE_LEN - FRAME_NONCE_RAND_LEN,
+			FRAME_NONCE_RAND_LEN);
 	replay_reset(&s->replay);
 	s->keyed = true;
 	if (use_for_sending)
@@ -183,7 +184,7 @@ static int decrypt(struct frame_core *c, struct buf *b, uint32_t min_len)
 	uint8_t *p = buf_data(b);
 	struct frame_slot *s = &c->slot[p[0] % FRAME_SLOTS];
 	uint64_t n = get_be56(p + 1);
-	uint8_t nonce[FRAME_NONCE_LEN] = {0};
+	uint8_t nonce[FRAME_NONCE_LEN] = { 0 };
 	int ctlen = (int)(b->len - FRAME_OVERHEAD), outl = 0;
 	uint8_t *ct = p + FRAME_HEADER_LEN, *tag = ct + ctlen;
 

@@ -62,7 +62,8 @@ static int check_fields(struct hs_msg *m, const struct rd raw[FIELD_MAX + 1], bo
 		memcpy(m->ecdh, raw[HS_FIELD_ECDH].p, HS_ECDH_LEN);
 	}
 	if (m->flags & HS_HAS_ALGORITHMS) {
-		if (algo_list_decode(&m->algos, raw[HS_FIELD_ALGORITHMS].p, raw[HS_FIELD_ALGORITHMS].len))
+		if (algo_list_decode(&m->algos, raw[HS_FIELD_ALGORITHMS].p,
+				     raw[HS_FIELD_ALGORITHMS].len))
 			return -EPROTO;
 	}
 	if (m->flags & HS_HAS_PAYLOAD) {
@@ -232,7 +233,7 @@ static int write_msg(struct handshake *h, uint8_t stage, const uint8_t *eph_pub,
 		region = wr_reserve(&w, plen);
 		if (region && h->has_core) {
 			/* Encrypted with the new session core: its slot-0 nonce advances. */
-			struct buf tmp = {.base = region, .size = (uint32_t)plen};
+			struct buf tmp = { .base = region, .size = (uint32_t)plen };
 
 			buf_reset(&tmp, FRAME_HEADER_LEN);
 			memcpy(buf_put(&tmp, (uint32_t)h->payload_len), h->payload, h->payload_len);
@@ -325,7 +326,8 @@ static int make_core(struct handshake *h, const struct hs_msg *m, const uint8_t 
 	}
 	/* The side with the greater salted hash sends with direction byte 0x80. */
 	ret = frame_core_init(&h->core, h->algo,
-			      memcmp(h->salted_hash, m->salted_hash, HS_SALTED_HASH_LEN) > 0, shared);
+			      memcmp(h->salted_hash, m->salted_hash, HS_SALTED_HASH_LEN) > 0,
+			      shared);
 	if (!ret)
 		h->has_core = true;
 out:
@@ -336,7 +338,8 @@ out:
 /* Decrypts (in place) and checks the peer payload, then keeps a copy. */
 static int take_payload(struct handshake *h, const struct hs_msg *m, uint8_t *msg)
 {
-	struct buf tmp = {.base = msg + (size_t)(m->payload - msg), .size = (uint32_t)m->payload_len};
+	struct buf tmp = { .base = msg + (size_t)(m->payload - msg),
+			   .size = (uint32_t)m->payload_len };
 
 	tmp.len = tmp.size;
 	if (frame_decrypt_payload(h->has_core ? &h->core : NULL, &tmp))
@@ -431,6 +434,14 @@ int hs_handle(struct handshake *h, uint8_t *msg, size_t len, struct buf *out)
 		} else if (h->next_stage == HS_CLOSING) {
 			return HS_NOTHING;
 		} else if (h->last_msg) {
+			/*
+			 * A repeated message gets our last one again, once per tick at most:
+			 * replayed PINGs from a spoofed address must not turn us into a
+			 * reflector (STYLE 6).
+			 */
+			if (h->replied)
+				return HS_NOTHING;
+			h->replied = true;
 			return resend(h, out);
 		} else {
 			return fatal(h); /* invalid stage as first message */
@@ -449,6 +460,7 @@ int hs_handle(struct handshake *h, uint8_t *msg, size_t len, struct buf *out)
 
 int hs_tick(struct handshake *h, struct buf *out)
 {
+	h->replied = false;
 	switch (h->next_stage) {
 	case HS_WAITING_TO_CLOSE:
 		if (h->close_time == 0)
@@ -466,8 +478,24 @@ int hs_tick(struct handshake *h, struct buf *out)
 		h->failed_retries++;
 		if (!h->last_msg)
 			return 0;
+		/*
+		 * A responder repeats its PONG only after 1, 2, 4, ... 64 ticks: a lost PONG
+		 * is also answered when the initiator repeats its PING (above), and a lost
+		 * PENG when the established initiator's first message arrives (hs_nudge). So
+		 * a PING replayed from a forged source earns 8 PONGs, not 121 (STYLE 6).
+		 */
+		if (h->next_stage == HS_STAGE_PENG && (h->failed_retries & (h->failed_retries - 1)))
+			return 0;
 		return resend(h, out) == HS_REPLY ? 1 : -EMSGSIZE;
 	}
+}
+
+int hs_nudge(struct handshake *h, struct buf *out)
+{
+	if (h->next_stage != HS_STAGE_PENG || !h->last_msg || h->replied)
+		return HS_NOTHING;
+	h->replied = true;
+	return resend(h, out);
 }
 
 bool hs_take_core(struct handshake *h, struct frame_core *dst)

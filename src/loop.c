@@ -9,7 +9,7 @@
 
 #include "meshvpn/loop.h"
 
-static const int loop_signals[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD};
+static const int loop_signals[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD, SIGUSR1};
 
 static int open_timer(unsigned period_ms)
 {

@@ -2,6 +2,7 @@
 /* net.c - one UDP socket (dual-stack IPv6, IPv4 fallback) with recvmmsg/sendmmsg batches. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <string.h>
 #include <time.h>
@@ -78,6 +79,14 @@ int net_open(struct net *net, const struct addr *listen)
 		goto out;
 	}
 	err = addr_from_sockaddr(&net->local, (struct sockaddr *)&ss, sl);
+	/*
+	 * Offloads: UDP GSO sends a train of equal datagrams in one call (segmented by the
+	 * kernel or the NIC); UDP GRO hands several datagrams of one sender over in one
+	 * receive. Both only change syscall counts, never what goes on the wire.
+	 */
+	int one = 1;
+	net->gso = true;
+	net->gro = setsockopt(net->src.fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
 out:
 	if (err)
 		net_close(net);
@@ -114,6 +123,10 @@ int net_recv_batch(struct net *net, struct net_rx *rx)
 		rx->iov[i].iov_base = buf_data(b);
 		rx->iov[i].iov_len = b->size - b->off;
 		init_msghdr(&rx->msgs[i].msg_hdr, &rx->names[i], sizeof(rx->names[i]), &rx->iov[i]);
+		if (net->gro) {
+			rx->msgs[i].msg_hdr.msg_control = rx->ctrl[i].buf;
+			rx->msgs[i].msg_hdr.msg_controllen = sizeof(rx->ctrl[i].buf);
+		}
 	}
 	do {
 		r = recvmmsg(net->src.fd, rx->msgs, n, MSG_DONTWAIT, NULL);
@@ -132,8 +145,19 @@ int net_recv_batch(struct net *net, struct net_rx *rx)
 			continue;
 		}
 		b->len = rx->msgs[i].msg_len;
-		net->stats.rx_packets++;
+		uint16_t seg = 0;
+		for (struct cmsghdr *c = net->gro ? CMSG_FIRSTHDR(h) : NULL; c; c = CMSG_NXTHDR(h, c)) {
+			if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+			    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+				int gs;
+				memcpy(&gs, CMSG_DATA(c), sizeof(gs));
+				if (gs > 0 && (uint32_t)gs < b->len)
+					seg = (uint16_t)gs;
+			}
+		}
+		net->stats.rx_packets += seg ? (b->len + seg - 1) / seg : 1;
 		net->stats.rx_bytes += b->len;
+		rx->seg[keep] = seg;
 		/* Compact: received buffers first, dropped ones behind; the set is unchanged. */
 		rx->bufs[i] = rx->bufs[keep];
 		rx->bufs[keep++] = b;
@@ -141,14 +165,22 @@ int net_recv_batch(struct net *net, struct net_rx *rx)
 	return (int)keep;
 }
 
-int net_tx_add(struct net_tx *tx, struct buf *b, const struct addr *dst)
+int net_tx_add_train(struct net_tx *tx, struct buf *b, const struct addr *dst, uint16_t seg)
 {
 	if (tx->n >= NET_BATCH)
 		return -ENOBUFS;
+	if (seg && (b->len > NET_GSO_MAX_BYTES || (b->len + seg - 1) / seg > NET_GSO_MAX_SEGS))
+		return -EMSGSIZE;
 	tx->bufs[tx->n] = b;
 	tx->dst[tx->n] = *dst;
+	tx->seg[tx->n] = seg && seg < b->len ? seg : 0;
 	tx->n++;
 	return 0;
+}
+
+int net_tx_add(struct net_tx *tx, struct buf *b, const struct addr *dst)
+{
+	return net_tx_add_train(tx, b, dst, 0);
 }
 
 struct tx_wait {
@@ -190,61 +222,129 @@ static bool socket_error(int e)
 	return e == EBADF || e == ENOTSOCK || e == EFAULT || e == EOPNOTSUPP || e == EDESTADDRREQ;
 }
 
+/* Where the message builder stands: entry k, byte offset within a train. */
+struct tx_cursor {
+	unsigned k;
+	uint32_t off;
+};
+
+/* Fills msgs from the queued entries at *c; returns the number of messages built. */
+static unsigned build_msgs(struct net *net, struct net_tx *tx, unsigned q, struct tx_cursor *c)
+{
+	unsigned m = 0;
+
+	while (c->k < q && m < NET_BATCH) {
+		struct buf *b = tx->bufs[c->k];
+		uint16_t seg = tx->seg[c->k];
+		socklen_t sl = addr_to_sockaddr(&tx->dst[c->k], &tx->names[m], net->family);
+
+		if (!sl) { /* IPv6 destination on the AF_INET fallback socket */
+			net->stats.tx_errors += seg ? (b->len + seg - 1) / seg : 1;
+			c->k++, c->off = 0;
+			continue;
+		}
+		uint32_t len = b->len - c->off;
+		if (seg && !net->gso)
+			len = MIN(len, (uint32_t)seg); /* one datagram of the train */
+		tx->iov[m].iov_base = buf_data(b) + c->off;
+		tx->iov[m].iov_len = len;
+		init_msghdr(&tx->msgs[m].msg_hdr, &tx->names[m], sl, &tx->iov[m]);
+		if (seg && net->gso) {
+			struct msghdr *h = &tx->msgs[m].msg_hdr;
+			h->msg_control = tx->ctrl[m].buf;
+			h->msg_controllen = sizeof(tx->ctrl[m].buf);
+			struct cmsghdr *cm = CMSG_FIRSTHDR(h);
+			cm->cmsg_level = SOL_UDP;
+			cm->cmsg_type = UDP_SEGMENT;
+			cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+			memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+		}
+		tx->entry[m++] = c->k;
+		c->off += len;
+		if (c->off >= b->len)
+			c->k++, c->off = 0;
+	}
+	return m;
+}
+
+/* Datagrams a sent message carried. */
+static unsigned msg_datagrams(const struct net_tx *tx, unsigned m, bool gso)
+{
+	uint16_t seg = tx->seg[tx->entry[m]];
+	size_t len = tx->iov[m].iov_len;
+	return seg && gso ? (unsigned)((len + seg - 1) / seg) : 1;
+}
+
 int net_tx_flush(struct net *net, struct net_tx *tx)
 {
 	struct tx_wait w = {0};
-	unsigned q = MIN(tx->n, NET_BATCH), n = 0, i = 0;
+	struct tx_cursor c = {0};
+	unsigned q = MIN(tx->n, NET_BATCH);
 	int sent = 0;
 
 	tx->n = 0;
-	for (unsigned k = 0; k < q; k++) {
-		socklen_t sl = addr_to_sockaddr(&tx->dst[k], &tx->names[n], net->family);
-		struct buf *b = tx->bufs[k];
+	while (c.k < q) {
+		struct tx_cursor start = c;
+		bool gso = net->gso;
+		unsigned n = build_msgs(net, tx, q, &c), i = 0;
 
-		if (!sl) { /* IPv6 destination on the AF_INET fallback socket */
-			net->stats.tx_errors++;
-			continue;
-		}
-		tx->iov[n].iov_base = buf_data(b);
-		tx->iov[n].iov_len = b->len;
-		init_msghdr(&tx->msgs[n].msg_hdr, &tx->names[n], sl, &tx->iov[n]);
-		n++;
-	}
+		while (i < n) {
+			int r = sendmmsg(net->src.fd, tx->msgs + i, n - i, MSG_DONTWAIT);
 
-	while (i < n) {
-		int r = sendmmsg(net->src.fd, tx->msgs + i, n - i, MSG_DONTWAIT);
-
-		if (r > 0) {
-			for (unsigned j = i; j < i + (unsigned)r; j++) {
-				net->stats.tx_packets++;
-				net->stats.tx_bytes += tx->msgs[j].msg_len;
-			}
-			i += (unsigned)r;
-			sent += r;
-			continue;
-		}
-		/*
-		 * sendmmsg stops at the first failing message and reports its error only when
-		 * it is the first of the call: retrying from there yields that error here.
-		 */
-		int e = r < 0 ? errno : EAGAIN;
-		if (e == EINTR)
-			continue;
-		if (e == EAGAIN || e == EWOULDBLOCK) {
-			if (wait_writable(net->src.fd, &w))
+			if (r > 0) {
+				for (unsigned j = i; j < i + (unsigned)r; j++) {
+					unsigned d = msg_datagrams(tx, j, gso);
+					net->stats.tx_packets += d;
+					net->stats.tx_bytes += tx->msgs[j].msg_len;
+					sent += (int)d;
+				}
+				i += (unsigned)r;
 				continue;
-			net->stats.tx_dropped += n - i;
-			log_rl(LOG_DEBUG, "net: send buffer full, dropped %u datagrams", n - i);
-			break;
+			}
+			/*
+			 * sendmmsg stops at the first failing message and reports its error only
+			 * when it is the first of the call: retrying from there yields it here.
+			 */
+			int e = r < 0 ? errno : EAGAIN;
+			if (e == EINTR)
+				continue;
+			if (e == EAGAIN || e == EWOULDBLOCK) {
+				if (wait_writable(net->src.fd, &w))
+					continue;
+				for (unsigned j = i; j < n; j++)
+					net->stats.tx_dropped += msg_datagrams(tx, j, gso);
+				log_rl(LOG_DEBUG, "net: send buffer full, dropped %u messages", n - i);
+				/* drop the rest of the queue as well: the buffer stays full */
+				return sent;
+			}
+			if (socket_error(e)) {
+				net->stats.tx_errors += n - i;
+				return -e;
+			}
+			if (gso && tx->seg[tx->entry[i]] && (e == EIO || e == EINVAL)) {
+				/*
+				 * No UDP GSO on this path (e.g. no checksum offload on the egress
+				 * device): send trains datagram by datagram from now on, and
+				 * rebuild from the failed message.
+				 */
+				log_info("net: UDP segmentation offload refused (%s); sending "
+					 "datagrams one by one",
+					 strerror(e));
+				net->gso = false;
+				c = start;
+				for (unsigned j = 0; j < i; j++) { /* skip what went out already */
+					c.off += (uint32_t)tx->iov[j].iov_len;
+					if (c.off >= tx->bufs[c.k]->len)
+						c.k++, c.off = 0;
+				}
+				i = n;
+				break;
+			}
+			/* One destination failed (no route, EPERM by a firewall, port 0): skip it. */
+			net->stats.tx_errors += msg_datagrams(tx, i, gso);
+			log_rl(LOG_DEBUG, "net: send failed: %s", strerror(e));
+			i++;
 		}
-		if (socket_error(e)) {
-			net->stats.tx_errors += n - i;
-			return -e;
-		}
-		/* One destination failed (no route, EPERM by a firewall, port 0): skip it. */
-		net->stats.tx_errors++;
-		log_rl(LOG_DEBUG, "net: send failed: %s", strerror(e));
-		i++;
 	}
 	return sent;
 }

@@ -5,7 +5,6 @@
  * shutdown. The data path is in forward.c, the peer tables in peers.c.
  */
 #include <errno.h>
-#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -21,10 +20,6 @@
 #include "meshvpn/log.h"
 #include "node_int.h"
 
-#define RESOLVE_TAG_KIND(t) ((t) >> 32)
-#define RESOLVE_KIND_RECONNECT 1
-#define RESOLVE_KIND_STATSD 2
-#define RESOLVE_KIND_ADVERTISE 3
 #define NODE_TABLE_CAPACITY 4096
 #define NODE_HOOK_DRAIN_MS 2000 /* at shutdown: how long running hooks are waited for */
 
@@ -35,226 +30,7 @@ static int64_t monotonic_seconds(void)
 	return ts.tv_sec;
 }
 
-/* ---- own addresses (PROTOCOL.md 5.8) ---- */
-
-bool node_is_own_addr(struct node *n, const struct addr *a)
-{
-	for (unsigned i = 0; i < n->own_addrs.n; i++)
-		if (addr_equal(&n->own_addrs.a[i], a))
-			return true;
-	/* any local interface address on our port is us as well */
-	if (a->port != n->listen_port)
-		return false;
-	for (size_t i = 0; i < n->n_local_ips; i++)
-		if (memcmp(n->local_ips[i].ip, a->ip, 16) == 0)
-			return true;
-	return false;
-}
-
-/* The source address the kernel would use towards the internet (no packet is sent). */
-static bool primary_address(int family, struct addr *out)
-{
-	struct sockaddr_storage ss;
-	struct addr probe;
-	socklen_t len;
-	bool ok = false;
-	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return false;
-	/* 8.8.8.8 / 2001:4860:4860::8888, as VpnCloud; connect() on UDP sends nothing */
-	if (family == AF_INET)
-		ok = addr_parse("8.8.8.8:53", 53, &probe) == 0;
-	else
-		ok = addr_parse("[2001:4860:4860::8888]:53", 53, &probe) == 0;
-	len = addr_to_sockaddr(&probe, &ss, family);
-	if (ok && connect(fd, (struct sockaddr *)&ss, len) == 0) {
-		len = sizeof(ss);
-		ok = getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
-		     addr_from_sockaddr(out, (struct sockaddr *)&ss, len) == 0;
-	} else {
-		ok = false;
-	}
-	close(fd);
-	return ok;
-}
-
-static void collect_local_ips(struct node *n)
-{
-	struct ifaddrs *ifa = NULL;
-
-	n->n_local_ips = 0;
-	if (getifaddrs(&ifa) < 0)
-		return;
-	for (struct ifaddrs *i = ifa; i && n->n_local_ips < NODE_MAX_LOCAL_IPS; i = i->ifa_next) {
-		struct addr a;
-		if (!i->ifa_addr || addr_from_sockaddr(&a, i->ifa_addr, sizeof(struct sockaddr_in6)) < 0)
-			continue;
-		n->local_ips[n->n_local_ips++] = a;
-	}
-	freeifaddrs(ifa);
-}
-
-static void rebuild_own_addrs(struct node *n)
-{
-	const struct config *cfg = n->cfg;
-	struct addr a;
-
-	memset(&n->own_addrs, 0, sizeof(n->own_addrs));
-	for (size_t i = 0; i < cfg->advertise_addresses.n; i++) {
-		char host[256];
-		uint16_t port;
-		const char *s = cfg->advertise_addresses.v[i];
-		if (addr_split_host_port(s, n->listen_port, host, sizeof(host), &port) == 0 &&
-		    addr_parse(host, port, &a) == 0) {
-			/* configured IPv4 addresses travel as IPv4 entries, as in the reference */
-			nodeinfo_addrs_add(&n->own_addrs, &a, addr_is_v4(&a));
-		} else if (resolver_submit(n->resolver, (uint64_t)RESOLVE_KIND_ADVERTISE << 32 | i, s,
-					   n->listen_port) < 0) {
-			log_warn("cannot resolve advertise address %s now", s);
-		}
-	}
-	if (!addr_is_unspecified(&n->net.local)) {
-		nodeinfo_addrs_add(&n->own_addrs, &n->net.local, false);
-	} else {
-		for (int fam = 0; fam < 2; fam++) {
-			if (primary_address(fam ? AF_INET6 : AF_INET, &a)) {
-				a.port = n->listen_port;
-				nodeinfo_addrs_add(&n->own_addrs, &a, false);
-			}
-		}
-	}
-	collect_local_ips(n);
-	n->next_own_addrs = n->now + NODE_ADDR_RESET_SECS;
-}
-
-/* ---- NodeInfo (PROTOCOL.md 4.5, 5.6) ---- */
-
-size_t node_build_nodeinfo(struct node *n)
-{
-	struct nodeinfo *ni = n->ni_build;
-	struct wr w;
-	size_t it = 0, seen = 0;
-
-	memset(ni, 0, sizeof(*ni));
-	ni->flags = NODEINFO_HAS_NODE_ID | NODEINFO_HAS_PEERS | NODEINFO_HAS_CLAIMS |
-		    NODEINFO_HAS_PEER_TIMEOUT | NODEINFO_HAS_ADDRS;
-	memcpy(ni->node_id, n->node_id, NODE_ID_LEN);
-	/* at most 20 peers: a uniform random subset (reservoir sampling) */
-	for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it)) {
-		size_t slot = seen++;
-		if (slot >= NODEINFO_ENCODE_MAX_PEERS) {
-			slot = randombytes_uniform((uint32_t)seen);
-			if (slot >= NODEINFO_ENCODE_MAX_PEERS)
-				continue;
-		} else {
-			ni->n_peers++;
-		}
-		struct nodeinfo_peer *e = &ni->peers[slot];
-		memset(e, 0, sizeof(*e));
-		if (p->has_node_id) {
-			e->flags = NODEINFO_PEER_HAS_NODE_ID;
-			memcpy(e->node_id, p->node_id, NODE_ID_LEN);
-		}
-		e->addrs = p->addrs;
-	}
-	ni->n_claims = (uint16_t)MIN(n->n_claims, (size_t)NODEINFO_MAX_CLAIMS);
-	memcpy(ni->claims, n->claims, ni->n_claims * sizeof(*n->claims));
-	ni->peer_timeout = (uint16_t)MIN(n->cfg->peer_timeout, 65535u);
-	ni->addrs = n->own_addrs;
-	wr_init(&w, n->nodeinfo_buf, NODEINFO_MAX_ENCODED_LEN);
-	if (nodeinfo_encode(ni, &w) < 0)
-		bug("own NodeInfo does not encode");
-	return w.len;
-}
-
-void node_send_nodeinfo(struct node *n, struct peer *p)
-{
-	size_t len = node_build_nodeinfo(n);
-
-	buf_reset(&n->ctl, NODE_HEADROOM);
-	uint8_t *d = buf_put(&n->ctl, (uint32_t)len + 1);
-	d[0] = FRAME_TYPE_NODE_INFO;
-	memcpy(d + 1, n->nodeinfo_buf, len);
-	forward_send_ctl(n, p);
-}
-
-static bool node_id_is_peer(struct node *n, const uint8_t id[NODE_ID_LEN])
-{
-	size_t it = 0;
-	for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it))
-		if (p->has_node_id && sodium_memcmp(p->node_id, id, NODE_ID_LEN) == 0)
-			return true;
-	return false;
-}
-
-void node_handle_nodeinfo(struct node *n, struct peer *p, const uint8_t *data, size_t len)
-{
-	struct nodeinfo *ni = n->ni_scratch;
-	char as[ADDR_STRLEN];
-
-	if (nodeinfo_decode(ni, data, len) < 0) {
-		stats_count(&n->stats.invalid_dropped.in, len);
-		log_rl(LOG_DEBUG, "malformed NODE_INFO from %s", addr_format(&p->addr, as));
-		return;
-	}
-	p->timeout = n->now + n->cfg->peer_timeout;
-	p->has_node_id = true;
-	memcpy(p->node_id, ni->node_id, NODE_ID_LEN);
-	p->peer_timeout = (ni->flags & NODEINFO_HAS_PEER_TIMEOUT) ? ni->peer_timeout
-								   : CONFIG_DEFAULT_PEER_TIMEOUT;
-	memset(&p->addrs, 0, sizeof(p->addrs));
-	nodeinfo_addrs_add(&p->addrs, &p->addr, false);
-	for (unsigned i = 0; i < ni->addrs.n; i++)
-		nodeinfo_addrs_add(&p->addrs, &ni->addrs.a[i], ni->addrs.v4_wire & (1u << i));
-
-	/* claims: into the table, and a copy for logs and stats */
-	if (table_set_claims(&n->table, p->id, ni->claims, ni->n_claims, n->now,
-			     n->now + n->cfg->peer_timeout) < 0)
-		log_rl(LOG_WARN, "cannot store the claims of %s", addr_format(&p->addr, as));
-	if (ni->n_claims != p->n_claims ||
-	    (ni->n_claims && memcmp(ni->claims, p->claims, ni->n_claims * sizeof(*p->claims)))) {
-		struct range *c = NULL;
-		if (ni->n_claims && !(c = malloc(ni->n_claims * sizeof(*c))))
-			return;
-		if (c)
-			memcpy(c, ni->claims, ni->n_claims * sizeof(*c));
-		free(p->claims);
-		p->claims = c;
-		p->n_claims = ni->n_claims;
-	}
-
-	/* peer exchange: connect to whom the peer knows (full mesh, NAT hole punching) */
-	for (unsigned i = 0; i < ni->n_peers; i++) {
-		const struct nodeinfo_peer *e = &ni->peers[i];
-		bool known = false;
-		for (unsigned k = 0; k < e->addrs.n && !known; k++)
-			known = peer_find(n, &e->addrs.a[k]) != NULL;
-		if (known)
-			continue;
-		if ((e->flags & NODEINFO_PEER_HAS_NODE_ID) &&
-		    sodium_memcmp(e->node_id, n->node_id, NODE_ID_LEN) == 0) {
-			/* that is us: learn our address as others see it (NAT) */
-			for (unsigned k = 0; k < e->addrs.n; k++)
-				if (!node_is_own_addr(n, &e->addrs.a[k]))
-					nodeinfo_addrs_add(&n->own_addrs, &e->addrs.a[k],
-							   e->addrs.v4_wire & (1u << k));
-			continue;
-		}
-		if ((e->flags & NODEINFO_PEER_HAS_NODE_ID) && node_id_is_peer(n, e->node_id))
-			continue;
-		peer_connect_list(n, e->addrs.a, e->addrs.n);
-	}
-}
-
-void node_peer_established(struct node *n, struct peer *p, const uint8_t *ni, size_t len)
-{
-	char as[ADDR_STRLEN];
-
-	log_info("Connected to %s (%s)", addr_format(&p->addr, as), session_algo_name(p->sess));
-	node_handle_nodeinfo(n, p, ni, len);
-	node_hook(n, CONFIG_HOOK_PEER_CONNECTED, &p->addr, p);
-}
+/* ---- hooks (CONFIG.md 8.1) ---- */
 
 void node_hook(struct node *n, enum config_hook_event ev, const struct addr *peer,
 	       const struct peer *p)
@@ -276,12 +52,13 @@ void node_hook(struct node *n, enum config_hook_event ev, const struct addr *pee
 static void resolve_statsd(struct node *n)
 {
 	if (n->cfg->statsd_server &&
-	    resolver_submit(n->resolver, (uint64_t)RESOLVE_KIND_STATSD << 32, n->cfg->statsd_server,
+	    resolver_submit(n->resolver, RESOLVE_TAG(RESOLVE_KIND_STATSD, 0), n->cfg->statsd_server,
 			    8125) < 0)
 		log_warn("cannot resolve the statsd server now");
 }
 
-static void write_stats(struct node *n)
+/* Writes the stats file and statsd; at the end of a period (roll) the counters restart. */
+static void write_stats(struct node *n, bool roll)
 {
 	struct stats_peer_view *peers = NULL, *traffic = NULL;
 	struct stats_entry_view *claims = NULL, *cache = NULL;
@@ -333,7 +110,7 @@ static void write_stats(struct node *n)
 			log_rl(LOG_WARN, "cannot write the stats file %s: %s", n->cfg->stats_file,
 			       strerror(-r));
 	}
-	if (n->cfg->statsd_server && n->statsd_ok) {
+	if (n->cfg->statsd_server && n->statsd_ok && roll) {
 		char msg[2048];
 		const char *prefix = n->cfg->statsd_prefix ? n->cfg->statsd_prefix
 							   : CONFIG_DEFAULT_STATSD_PREFIX;
@@ -342,7 +119,12 @@ static void write_stats(struct node *n)
 			log_rl(LOG_WARN, "cannot send to the statsd server");
 	}
 out:
-	/* end of the period: counters restart */
+	free(peers);
+	free(traffic);
+	free(claims);
+	free(cache);
+	if (!roll)
+		return;
 	it = 0;
 	for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it))
 		stats_traffic_roll(&p->traffic);
@@ -350,10 +132,6 @@ out:
 		for (struct pending *pd = n->pending_hash[b]; pd; pd = pd->hnext)
 			stats_traffic_roll(&pd->traffic);
 	stats_roll(&n->stats);
-	free(peers);
-	free(traffic);
-	free(claims);
-	free(cache);
 }
 
 /* ---- housekeeping (PROTOCOL.md 5.2) ---- */
@@ -397,6 +175,12 @@ static void tick_sessions(struct node *n)
 	for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it)) {
 		buf_reset(&n->ctl, NODE_HEADROOM);
 		int r = session_tick(p->sess, &n->ctl);
+		if (session_key_installs(p->sess) != p->key_installs) {
+			p->key_installs = session_key_installs(p->sess);
+			log_debug("Peer %s: new key installed (%u so far), sending with slot %u",
+				  addr_format(&p->addr, as), p->key_installs,
+				  session_send_slot(p->sess));
+		}
 		if (r == 1) {
 			forward_send_raw(n, &n->ctl, &p->addr, &p->traffic);
 		} else if (r < 0) {
@@ -412,13 +196,24 @@ static void node_tick(struct node *n)
 	size_t it = 0;
 
 	n->new_responders = 0;
+	n->init_checks = 0;
 	/* 1. silent peers */
 	for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it)) {
 		if (p->timeout < n->now) {
 			struct addr a = p->addr;
 			peer_remove(n, p, false, "timed out");
 			peer_connect(n, &a);
+			continue;
 		}
+		/*
+		 * We send DATA but hear nothing: the peer may have restarted and lost the
+		 * session. A keepalive peer answers within seconds; VpnCloud only with its
+		 * NODE_INFO, at most every peer_timeout/2 - 60 s.
+		 */
+		int64_t limit = p->sends_keepalive ? NODE_REKEY_SILENCE : n->cfg->peer_timeout / 2;
+		if (p->last_data_tx > p->last_rx && n->now - p->last_rx > limit &&
+		    n->now - p->last_rehandshake > limit)
+			peer_rehandshake(n, p);
 	}
 	/* 2. table */
 	table_housekeep(&n->table, n->now);
@@ -426,10 +221,7 @@ static void node_tick(struct node *n)
 	tick_sessions(n);
 	/* 5. NODE_INFO to every peer */
 	if (n->next_nodeinfo <= n->now) {
-		it = 0;
-		for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it))
-			if (session_is_established(p->sess))
-				node_send_nodeinfo(n, p);
+		node_broadcast_nodeinfo(n);
 		n->next_nodeinfo = n->now + nodeinfo_interval(n);
 	}
 	/* 6. configured peers */
@@ -437,12 +229,12 @@ static void node_tick(struct node *n)
 	daemon_watchdog(); /* systemd: the loop is alive */
 	/* 7. statistics */
 	if (n->next_stats <= n->now) {
-		write_stats(n);
-		n->next_stats = n->now + STATS_INTERVAL;
+		write_stats(n, true);
+		n->next_stats = n->now + n->stats_interval;
 	}
 	/* 10. own addresses */
 	if (n->next_own_addrs <= n->now)
-		rebuild_own_addrs(n);
+		node_rebuild_own_addrs(n);
 	if (n->cfg->statsd_server && n->next_statsd_resolve <= n->now) {
 		resolve_statsd(n);
 		n->next_statsd_resolve = n->now + NODE_RESOLVE_SECS;
@@ -470,7 +262,7 @@ static void handle_resolved(struct node *n)
 			break;
 		case RESOLVE_KIND_ADVERTISE:
 			for (int i = 0; i < r.count; i++)
-				nodeinfo_addrs_add(&n->own_addrs, &r.addrs[i], addr_is_v4(&r.addrs[i]));
+				node_add_own_addr(n, &r.addrs[i], addr_is_v4(&r.addrs[i]));
 			if (r.count < 0)
 				log_warn("cannot resolve advertise address %s",
 					 idx < n->cfg->advertise_addresses.n
@@ -607,6 +399,8 @@ static int setup_crypto(struct node *n)
 		.node_id = n->node_id,
 		.algos = &n->algos,
 		.rotate_cycle = n->rotate_cycle,
+		.payload_ok = node_payload_ok,
+		.payload_arg = n,
 	};
 	r = session_ctx_new(&sp, &n->sctx);
 	if (r < 0)
@@ -620,9 +414,10 @@ static int setup_buffers(struct node *n)
 
 	n->pool = aligned_alloc(64, count * NODE_BUF_SIZE_ALIGNED);
 	n->nodeinfo_buf = malloc(NODEINFO_MAX_ENCODED_LEN);
+	n->hs_nodeinfo_buf = malloc(NODEINFO_MAX_ENCODED_LEN);
 	n->ni_scratch = malloc(sizeof(*n->ni_scratch));
 	n->ni_build = malloc(sizeof(*n->ni_build));
-	if (!n->pool || !n->nodeinfo_buf || !n->ni_scratch || !n->ni_build)
+	if (!n->pool || !n->nodeinfo_buf || !n->hs_nodeinfo_buf || !n->ni_scratch || !n->ni_build)
 		return -ENOMEM;
 	uint8_t *p = n->pool;
 	struct buf *all[] = {n->rxbufs, n->devbufs, n->spare};
@@ -634,19 +429,20 @@ static int setup_buffers(struct node *n)
 	return 0;
 }
 
-static unsigned test_rotate_cycle(void)
+/* Test-only interval overrides from the environment (node.h); 0 = not set. */
+static unsigned test_interval(const char *var, const char *what)
 {
-	const char *s = getenv(NODE_ENV_TEST_ROTATE);
+	const char *s = getenv(var);
 	char *end;
 
 	if (!s || !*s)
 		return 0;
 	unsigned long v = strtoul(s, &end, 10);
-	if (*end || v < 2 || v > 3600) {
-		log_warn("ignoring %s=%s (test-only; 2..3600 seconds)", NODE_ENV_TEST_ROTATE, s);
+	if (*end || v < 1 || v > 3600) {
+		log_warn("ignoring %s=%s (test-only; 1..3600 seconds)", var, s);
 		return 0;
 	}
-	log_warn("Test mode: key rotation every %lu s (%s)", v, NODE_ENV_TEST_ROTATE);
+	log_warn("Test mode: %s every %lu s (%s)", what, v, var);
 	return (unsigned)v;
 }
 
@@ -667,7 +463,10 @@ int node_new(const struct config *cfg, struct node **out)
 	n->stats_fd = -1;
 	n->loop.epfd = n->loop.timer.fd = n->loop.signal.fd = -1;
 	n->now = n->start = monotonic_seconds();
-	n->rotate_cycle = test_rotate_cycle();
+	n->rotate_cycle = test_interval(NODE_ENV_TEST_ROTATE, "key rotation");
+	n->stats_interval = test_interval(NODE_ENV_TEST_STATS, "statistics");
+	if (!n->stats_interval)
+		n->stats_interval = STATS_INTERVAL;
 
 	r = loop_init(&n->loop, 0);
 	if (r < 0) {
@@ -742,8 +541,8 @@ int node_new(const struct config *cfg, struct node **out)
 		log_err("cannot register with epoll: %s", strerror(-r));
 		goto fail;
 	}
-	rebuild_own_addrs(n);
-	n->next_stats = n->now + STATS_INTERVAL;
+	node_rebuild_own_addrs(n);
+	n->next_stats = n->now + n->stats_interval;
 	n->next_nodeinfo = n->now;
 	reconnect_init(n);
 	*out = n;
@@ -754,6 +553,24 @@ fail:
 }
 
 /* ---- the loop ---- */
+
+void node_io_error(struct node *n, const char *what, int err)
+{
+	switch (-err) {
+	case EBADFD: /* the TUN/TAP device was deleted */
+	case EBADF:
+	case EIO:
+	case ENODEV:
+	case ENXIO:
+	case ENOTSOCK:
+		log_err("%s failed: %s; stopping", what, strerror(-err));
+		n->exit_status = err;
+		n->stopping = true;
+		break;
+	default:
+		log_rl(LOG_WARN, "%s failed: %s", what, strerror(-err));
+	}
+}
 
 static void handle_signals(struct node *n)
 {
@@ -771,6 +588,11 @@ static void handle_signals(struct node *n)
 			break;
 		case SIGCHLD:
 			hooks_reap(n->hooks);
+			break;
+		case SIGUSR1:
+			/* the stats file now, with the counters of the period so far */
+			if (n->cfg->stats_file)
+				write_stats(n, false);
 			break;
 		default:
 			log_debug("ignoring signal %d", sigs[i]);
@@ -790,7 +612,8 @@ int node_run(struct node *n)
 			if (k == -EINTR)
 				continue;
 			log_err("epoll_wait failed: %s", strerror(-k));
-			return k;
+			n->exit_status = k;
+			break;
 		}
 		n->now = monotonic_seconds();
 		for (int i = 0; i < k; i++) {
@@ -803,7 +626,10 @@ int node_run(struct node *n)
 				handle_signals(n);
 				break;
 			case NODE_SRC_DEVICE:
-				forward_device_readable(n);
+				if (ev[i].events & (EPOLLERR | EPOLLHUP))
+					node_io_error(n, "the device", -EBADFD);
+				else
+					forward_device_readable(n);
 				break;
 			case NODE_SRC_NET:
 				forward_net_readable(n);
@@ -827,7 +653,7 @@ int node_run(struct node *n)
 			log_warn("ifdown command failed with status %d", r);
 	}
 	hooks_drain(n->hooks, NODE_HOOK_DRAIN_MS);
-	return 0;
+	return n->exit_status;
 }
 
 void node_free(struct node *n)
@@ -851,6 +677,7 @@ void node_free(struct node *n)
 	free(n->claims);
 	free(n->pool);
 	free(n->nodeinfo_buf);
+	free(n->hs_nodeinfo_buf);
 	free(n->ni_scratch);
 	free(n->ni_build);
 	free(n);

@@ -32,13 +32,24 @@
 #define NODE_BUF_SIZE_ALIGNED ((NODE_BUF_SIZE + 63) & ~(size_t)63)
 #define NODE_HEADROOM (SESSION_HEADROOM + 1) /* the frame header and the inner type byte */
 #define NODE_HASH_BUCKETS 1024
-#define NODE_MAX_PENDING 1024	   /* pending handshakes at once */
+#define NODE_MAX_INITIATORS 512  /* our own handshakes in progress */
+#define NODE_MAX_RESPONDERS 512  /* handshakes others started with us, in progress */
 #define NODE_NEW_RESPONDERS_PER_TICK 64 /* PONGs to new addresses per second */
+#define NODE_INIT_CHECKS_PER_TICK 256	/* handshake messages from new addresses examined */
 #define NODE_ADDR_RESET_SECS 300   /* own address list rebuilt (PROTOCOL.md 5.8) */
 #define NODE_RESOLVE_SECS 300	   /* configured peer names resolved again */
 #define NODE_STATS_SECS 60
 #define NODE_RECONNECT_MAX_INTERVAL 3600
+#define NODE_PASSIVE_KEEPALIVE 10 /* answer DATA with a KEEPALIVE after this long silent */
+#define NODE_REKEY_SILENCE 15	  /* re-handshake a keepalive peer silent this long */
 #define NODE_MAX_LOCAL_IPS 64	   /* interface addresses checked against self-connections */
+
+/* Tags of resolver requests: kind in the high 32 bits, an index in the low ones. */
+#define RESOLVE_KIND_RECONNECT 1
+#define RESOLVE_KIND_STATSD 2
+#define RESOLVE_KIND_ADVERTISE 3
+#define RESOLVE_TAG(kind, idx) ((uint64_t)(kind) << 32 | (uint64_t)(idx))
+#define RESOLVE_TAG_KIND(t) ((unsigned)((t) >> 32))
 
 enum node_src_kind {
 	NODE_SRC_DEVICE = LOOP_KIND_USER,
@@ -59,6 +70,12 @@ struct peer {
 	struct range *claims;	      /* last claims it sent (for logs, hooks and stats) */
 	size_t n_claims;
 	struct stats_traffic traffic; /* protocol traffic with this peer */
+	int64_t last_rx;	      /* last authenticated message from the peer */
+	int64_t last_tx;	      /* last message we sent it */
+	int64_t last_data_tx;	      /* last DATA we sent it */
+	int64_t last_rehandshake;     /* last liveness re-handshake we started */
+	bool sends_keepalive;	      /* it sends KEEPALIVE (a meshvpn node, not VpnCloud 2.3) */
+	unsigned key_installs;	      /* last seen session_key_installs(), for the log */
 	struct peer *hnext;	      /* hash chain */
 };
 
@@ -66,6 +83,7 @@ struct peer {
 struct pending {
 	struct addr addr;
 	struct session *sess;
+	bool responder; /* started by the other side */
 	struct stats_traffic traffic;
 	struct pending *hnext;
 };
@@ -116,7 +134,9 @@ struct node {
 	size_t n_peers;
 	struct pending *pending_hash[NODE_HASH_BUCKETS];
 	size_t n_pending;
+	size_t n_responders;	 /* of n_pending */
 	unsigned new_responders; /* this tick */
+	unsigned init_checks;	 /* this tick */
 
 	struct reconnect *reconnects;
 	size_t n_reconnects;
@@ -126,7 +146,8 @@ struct node {
 	int64_t next_own_addrs;
 	int64_t next_stats;
 	int64_t next_statsd_resolve;
-	unsigned rotate_cycle;
+	unsigned rotate_cycle;	 /* test-only override, 0 = default */
+	unsigned stats_interval; /* 60 s, or the test-only override */
 
 	/* buffers, all allocated once at start */
 	uint8_t *pool;
@@ -138,10 +159,16 @@ struct node {
 	struct net_rx rx;
 	struct net_tx tx;
 	uint8_t *nodeinfo_buf;	     /* encoded own NodeInfo */
+	uint8_t *hs_nodeinfo_buf;    /* own NodeInfo for handshakes (no peer list), cached */
+	size_t hs_nodeinfo_len;	     /* 0: rebuild */
 	struct nodeinfo *ni_scratch; /* decode target for received NodeInfo (large) */
 	struct nodeinfo *ni_build;   /* own NodeInfo being encoded */
 
 	struct stats stats;
+	uint64_t refused_handshakes; /* over the limits for unknown senders */
+	uint64_t unparsable_frames;  /* from the device */
+	uint64_t device_write_errors;
+	int exit_status;	     /* node_run's result once stopping */
 	int stats_fd;	      /* the stats file, kept open (-1: none) */
 	struct hooks *hooks;
 };
@@ -154,19 +181,22 @@ struct pending *pending_find(struct node *n, const struct addr *a);
 struct peer *peer_add(struct node *n, const struct addr *a, struct session *sess);
 /* Removes a peer: table entries, claims; sends CLOSE first when close is true. */
 void peer_remove(struct node *n, struct peer *p, bool close, const char *why);
-int pending_add(struct node *n, const struct addr *a, struct session *sess, struct pending **out);
+int pending_add(struct node *n, const struct addr *a, struct session *sess, bool responder,
+		struct pending **out);
 void pending_remove(struct node *n, struct pending *pd);
 /* True when a is an own address, an established peer or pending (PROTOCOL.md 5.4). */
 bool node_addr_known(struct node *n, const struct addr *a);
 /* "Connect to one address": a new handshake unless a is own/peer/pending. */
 void peer_connect(struct node *n, const struct addr *a);
+/* A new handshake with an established peer that stopped answering (keeps the old session). */
+void peer_rehandshake(struct node *n, struct peer *p);
 /* "Connect to address list": nothing if any is known, else a PING to every address. */
 void peer_connect_list(struct node *n, const struct addr *list, size_t count);
 void reconnect_init(struct node *n);
 void reconnect_tick(struct node *n);
 void reconnect_resolved(struct node *n, size_t idx, const struct addr *addrs, int count);
 void peers_free(struct node *n);
-/* Iteration helpers: for (p = peer_first(n, &it); p; p = peer_next(n, &it)) */
+/* Iteration: size_t it = 0; for (p = peer_next(n, &it); p; p = peer_next(n, &it)) */
 struct peer *peer_next(struct node *n, size_t *it);
 
 /* forward.c: the data path */
@@ -174,20 +204,32 @@ void forward_device_readable(struct node *n);
 void forward_net_readable(struct node *n);
 /* Encrypts the control message in n->ctl for p and sends it at once. */
 void forward_send_ctl(struct node *n, struct peer *p);
+/* Sends an empty KEEPALIVE to p. */
+void forward_send_keepalive(struct node *n, struct peer *p);
 /* Sends a datagram that is already framed (handshake) to a. */
 void forward_send_raw(struct node *n, const struct buf *b, const struct addr *a,
 		      struct stats_traffic *t);
 void forward_flush(struct node *n);
 
-/* node.c: control messages */
-void node_handle_nodeinfo(struct node *n, struct peer *p, const uint8_t *data, size_t len);
-void node_peer_established(struct node *n, struct peer *p, const uint8_t *ni, size_t len);
-/* Builds the own NodeInfo (without type byte) into n->nodeinfo_buf; returns its length. */
-size_t node_build_nodeinfo(struct node *n);
-void node_send_nodeinfo(struct node *n, struct peer *p);
-bool node_is_own_addr(struct node *n, const struct addr *a);
+/* node.c */
+/* An I/O error on the device or socket: logged; errors that will not go away stop the node. */
+void node_io_error(struct node *n, const char *what, int err);
 /* Fires a hook (CONFIG.md 8.1); peer: PEER, p: CLAIMS/NODE_ID (see struct hooks_vars). */
 void node_hook(struct node *n, enum config_hook_event ev, const struct addr *peer,
 	       const struct peer *p);
+
+/* exchange.c: own addresses, NodeInfo, peer exchange */
+void node_handle_nodeinfo(struct node *n, struct peer *p, const uint8_t *data, size_t len);
+/* A handshake completed; ni (the peer's NodeInfo) is owned by p->sess. */
+void node_peer_established(struct node *n, struct peer *p, const uint8_t *ni, size_t len);
+/* The cached NodeInfo for handshake payloads (without the peer list). */
+const uint8_t *node_handshake_nodeinfo(struct node *n, size_t *len);
+void node_send_nodeinfo(struct node *n, struct peer *p);
+void node_broadcast_nodeinfo(struct node *n);
+/* session_params.payload_ok: the handshake NodeInfo must decode. */
+bool node_payload_ok(const uint8_t *payload, size_t len, void *arg);
+bool node_is_own_addr(struct node *n, const struct addr *a);
+void node_add_own_addr(struct node *n, const struct addr *a, bool v4_wire);
+void node_rebuild_own_addrs(struct node *n);
 
 #endif

@@ -18,6 +18,21 @@ bool nodeinfo_addrs_add(struct nodeinfo_addrs *l, const struct addr *a, bool v4_
 	return true;
 }
 
+bool nodeinfo_addrs_contains(const struct nodeinfo_addrs *l, const struct addr *a, bool v4_wire)
+{
+	for (unsigned i = 0; i < l->n; i++)
+		if (addr_equal(&l->a[i], a) && !(l->v4_wire >> i & 1) == !v4_wire)
+			return true;
+	return false;
+}
+
+bool nodeinfo_addrs_add_unique(struct nodeinfo_addrs *l, const struct addr *a, bool v4_wire)
+{
+	if (nodeinfo_addrs_contains(l, a, v4_wire))
+		return true;
+	return nodeinfo_addrs_add(l, a, v4_wire);
+}
+
 /* ---- encoding ---- */
 
 static bool is_wire_v4(const struct nodeinfo_addrs *l, unsigned i)

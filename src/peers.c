@@ -87,6 +87,7 @@ struct peer *peer_add(struct node *n, const struct addr *a, struct session *sess
 	p->sess = sess;
 	p->peer_timeout = CONFIG_DEFAULT_PEER_TIMEOUT;
 	p->timeout = n->now + n->cfg->peer_timeout;
+	p->last_rx = p->last_tx = p->last_rehandshake = n->now;
 	nodeinfo_addrs_add(&p->addrs, a, false);
 	n->slots[id - 1] = p;
 	size_t b = bucket(a);
@@ -120,18 +121,23 @@ void peer_remove(struct node *n, struct peer *p, bool close, const char *why)
 	free(p);
 }
 
-int pending_add(struct node *n, const struct addr *a, struct session *sess, struct pending **out)
+int pending_add(struct node *n, const struct addr *a, struct session *sess, bool responder,
+		struct pending **out)
 {
 	struct pending *pd;
 
 	*out = NULL;
-	if (n->n_pending >= NODE_MAX_PENDING)
+	/* separate limits: strangers' handshakes cannot crowd out our own connections */
+	if (responder ? n->n_responders >= NODE_MAX_RESPONDERS
+		      : n->n_pending - n->n_responders >= NODE_MAX_INITIATORS)
 		return -ENOSPC;
 	pd = calloc(1, sizeof(*pd));
 	if (!pd)
 		return -ENOMEM;
 	pd->addr = *a;
 	pd->sess = sess;
+	pd->responder = responder;
+	n->n_responders += responder;
 	size_t b = bucket(a);
 	pd->hnext = n->pending_hash[b];
 	n->pending_hash[b] = pd;
@@ -149,6 +155,7 @@ void pending_remove(struct node *n, struct pending *pd)
 		}
 	}
 	n->n_pending--;
+	n->n_responders -= pd->responder;
 	session_free(pd->sess);
 	free(pd);
 }
@@ -158,22 +165,26 @@ bool node_addr_known(struct node *n, const struct addr *a)
 	return node_is_own_addr(n, a) || peer_find(n, a) || pending_find(n, a);
 }
 
-void peer_connect(struct node *n, const struct addr *a)
+static void start_handshake(struct node *n, const struct addr *a)
 {
 	char as[ADDR_STRLEN];
 	struct session *s = NULL;
 	struct pending *pd;
 	size_t len;
+	const uint8_t *ni;
 
-	if (node_addr_known(n, a) || addr_is_unspecified(a) || a->port == 0)
+	if (n->n_pending - n->n_responders >= NODE_MAX_INITIATORS) {
+		log_rl(LOG_WARN, "too many handshakes in progress; not connecting to %s",
+		       addr_format(a, as));
 		return;
-	len = node_build_nodeinfo(n);
+	}
+	ni = node_handshake_nodeinfo(n, &len);
 	buf_reset(&n->ctl, NODE_HEADROOM);
-	if (session_new_initiator(n->sctx, n->nodeinfo_buf, len, &s, &n->ctl) < 0) {
+	if (session_new_initiator(n->sctx, ni, len, &s, &n->ctl) < 0) {
 		log_warn("cannot start a handshake with %s", addr_format(a, as));
 		return;
 	}
-	if (pending_add(n, a, s, &pd) < 0) {
+	if (pending_add(n, a, s, false, &pd) < 0) {
 		log_rl(LOG_WARN, "too many handshakes in progress; not connecting to %s",
 		       addr_format(a, as));
 		session_free(s);
@@ -181,6 +192,24 @@ void peer_connect(struct node *n, const struct addr *a)
 	}
 	log_debug("Sending handshake to %s", addr_format(a, as));
 	forward_send_raw(n, &n->ctl, a, &pd->traffic);
+}
+
+void peer_connect(struct node *n, const struct addr *a)
+{
+	if (node_addr_known(n, a) || addr_is_unspecified(a) || a->port == 0)
+		return;
+	start_handshake(n, a);
+}
+
+void peer_rehandshake(struct node *n, struct peer *p)
+{
+	char as[ADDR_STRLEN];
+
+	if (pending_find(n, &p->addr))
+		return;
+	p->last_rehandshake = n->now;
+	log_info("Peer %s stopped answering; handshaking again", addr_format(&p->addr, as));
+	start_handshake(n, &p->addr);
 }
 
 void peer_connect_list(struct node *n, const struct addr *list, size_t count)
@@ -200,8 +229,6 @@ void peer_connect_list(struct node *n, const struct addr *list, size_t count)
 
 /* ---- configured peers: resolve, connect, back off (PROTOCOL.md 5.5) ---- */
 
-#define RESOLVE_TAG_RECONNECT (1ull << 32)
-
 static bool is_numeric(const char *text, struct addr *out)
 {
 	char host[256];
@@ -218,9 +245,13 @@ static void resolve_entry(struct node *n, size_t i)
 
 	if (e->resolving)
 		return;
-	if (resolver_submit(n->resolver, RESOLVE_TAG_RECONNECT | i, e->text, ADDR_DEFAULT_PORT) == 0)
+	if (resolver_submit(n->resolver, RESOLVE_TAG(RESOLVE_KIND_RECONNECT, i), e->text,
+			    ADDR_DEFAULT_PORT) == 0) {
 		e->resolving = true;
-	e->next_resolve = n->now + NODE_RESOLVE_SECS;
+		e->next_resolve = n->now + NODE_RESOLVE_SECS;
+	} else {
+		e->next_resolve = n->now + 1; /* queue full: try again next tick */
+	}
 }
 
 void reconnect_init(struct node *n)

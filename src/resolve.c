@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -29,6 +30,29 @@ struct resolver {
 	unsigned busy; /* lookups taken by the worker, result not yet queued */
 };
 
+/*
+ * RFC 6761 6.4: names under "invalid" never resolve, so answer at once. Asking DNS instead
+ * fails with a temporary error (-EAGAIN) whenever no server is reachable, and may first wait
+ * for its timeouts.
+ */
+static bool under_invalid(const char *name, uint16_t default_port)
+{
+	static const char tld[] = "invalid";
+	const size_t t = sizeof(tld) - 1;
+	char host[256];
+	uint16_t port;
+	size_t n;
+
+	if (addr_split_host_port(name, default_port, host, sizeof(host), &port) < 0)
+		return false;
+	n = strlen(host);
+	if (n && host[n - 1] == '.')
+		host[--n] = 0;
+	if (n < t || strcasecmp(host + n - t, tld) != 0)
+		return false;
+	return n == t || host[n - t - 1] == '.';
+}
+
 static void *worker(void *arg)
 {
 	struct resolver *r = arg;
@@ -46,7 +70,9 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&r->lock);
 
 		struct resolve_result out = {.tag = q.tag};
-		out.count = addr_resolve(q.name, q.port, out.addrs, RESOLVE_MAX_ADDRS);
+		out.count = under_invalid(q.name, q.port)
+				? -ENOENT
+				: addr_resolve(q.name, q.port, out.addrs, RESOLVE_MAX_ADDRS);
 		free(q.name);
 
 		pthread_mutex_lock(&r->lock);

@@ -72,7 +72,7 @@ static void set_send(struct rotate_action *act, const struct rotate_msg *m)
 
 int rotate_init(struct rotate *r, bool starter, unsigned cycle, struct rotate_action *act)
 {
-	struct rotate_msg m = {.id = 1};
+	struct rotate_msg m = { .id = 1 };
 	int ret;
 
 	memset(r, 0, sizeof(*r));

@@ -24,7 +24,7 @@ struct session {
 	bool established;
 	bool plain;
 	bool initiator;
-	bool dead;	   /* a fatal error or timeout happened */
+	bool dead; /* a fatal error or timeout happened */
 	bool has_rotation;
 	uint8_t algo;
 	struct handshake hs;
@@ -32,6 +32,7 @@ struct session {
 	struct rotate rot;
 	uint8_t *peer_payload;
 	size_t peer_payload_len;
+	unsigned key_installs; /* keys installed by rotation (both directions) */
 };
 
 int session_ctx_new(const struct session_params *p, struct session_ctx **out)
@@ -153,9 +154,12 @@ static int apply_install(struct session *s, struct rotate_action *act)
 {
 	int ret = 0;
 
-	if (act->install)
+	if (act->install) {
 		ret = frame_install(&s->core, (unsigned)(act->id % FRAME_SLOTS), act->key,
 				    act->use_for_sending);
+		if (ret == 0)
+			s->key_installs++;
+	}
 	return ret;
 }
 
@@ -228,7 +232,7 @@ static int handle_init(struct session *s, struct buf *b, struct session_event *e
 		if (ret == HS_E_FATAL) {
 			drop_hs(s);
 			if (s->established)
-				return -EPROTO; /* only the retained state failed; the session lives */
+				return -EPROTO; /* only the retained state failed */
 			s->dead = true;
 		}
 		return ret;
@@ -272,10 +276,26 @@ int session_handle(struct session *s, struct buf *b, struct session_event *ev)
 		return -ENOTCONN;
 	if (unlikely(b->len == 0))
 		return -EBADMSG;
-	if (unlikely(buf_data(b)[0] == FRAME_INIT_MESSAGE))
+	if (unlikely(buf_data(b)[0] == FRAME_INIT_MESSAGE)) {
+		/*
+		 * A plain CLOSE is the lone byte 0xFF, which the reference takes for a truncated
+		 * init message (PROTOCOL.md 1.5). No init message is that short, so accept it.
+		 */
+		if (s->established && s->plain && b->len == 1) {
+			ev->type = FRAME_TYPE_CLOSE;
+			ev->kind = SESSION_MESSAGE;
+			return SESSION_MESSAGE;
+		}
 		return handle_init(s, b, ev);
-	if (unlikely(!s->established))
-		return -ENOTCONN; /* no session key yet */
+	}
+	if (unlikely(!s->established)) {
+		/* no session key yet; but it tells a responder that its PENG got lost */
+		if (s->has_hs && hs_nudge(&s->hs, b) == HS_REPLY) {
+			ev->kind = SESSION_REPLY;
+			return SESSION_REPLY;
+		}
+		return -ENOTCONN;
+	}
 	ret = frame_decrypt(s->plain ? NULL : &s->core, b);
 	if (unlikely(ret))
 		return ret;
@@ -325,6 +345,16 @@ int session_tick(struct session *s, struct buf *out)
 		ret = emit_rotation(s, &act, out) ? -EIO : 1;
 	rotate_action_wipe(&act);
 	return ret;
+}
+
+unsigned session_key_installs(const struct session *s)
+{
+	return s->key_installs;
+}
+
+uint8_t session_send_slot(const struct session *s)
+{
+	return s->established && !s->plain ? s->core.send_slot : 0;
 }
 
 bool session_is_established(const struct session *s)

@@ -79,42 +79,46 @@ void stats_payload(struct stats *s, const struct vaddr *remote, const struct vad
 	s->pairs_overflow++;
 }
 
+/*
+ * Deletes slot i without breaking a probe chain (backward-shift deletion): every later entry
+ * of the run moves into the hole if its home slot lies at or before the hole, so no entry gets
+ * further from its home and stats_payload()'s bounded probe still finds it. No allocation.
+ */
+static void pair_delete(struct stats *s, size_t i)
+{
+	size_t j = i;
+
+	s->pairs[i].used = false;
+	s->n_pairs--;
+	for (;;) {
+		j = (j + 1) % STATS_PAIRS;
+		struct stats_pair *p = &s->pairs[j];
+		if (!p->used)
+			return; /* ends at the latest at the hole itself */
+		size_t h = pair_slot(s, &p->remote, &p->local);
+		/* distance home -> j shorter than hole -> j: the home is past the hole, stay */
+		if ((j + STATS_PAIRS - h) % STATS_PAIRS < (j + STATS_PAIRS - i) % STATS_PAIRS)
+			continue;
+		s->pairs[i] = *p;
+		p->used = false;
+		i = j;
+	}
+}
+
 void stats_roll(struct stats *s)
 {
 	stats_traffic_roll(&s->invalid_dropped);
-	for (size_t i = 0; i < STATS_PAIRS; i++) {
-		struct stats_pair *p = &s->pairs[i];
-		if (!p->used)
-			continue;
-		stats_traffic_roll(&p->t);
-		if (p->t.idle_periods >= STATS_IDLE_PERIODS) {
-			p->used = false;
-			s->n_pairs--;
-		}
-	}
+	for (size_t i = 0; i < STATS_PAIRS; i++)
+		if (s->pairs[i].used)
+			stats_traffic_roll(&s->pairs[i].t);
 	/*
-	 * Removing entries breaks probe chains: re-insert the survivors so that every entry
-	 * is reachable from its home slot again. Once a minute, cold path.
+	 * A deletion may pull a later entry into slot i, so look at i again. Entries only move
+	 * towards their home: those pulled in from behind the wrap point were seen already and
+	 * are not idle.
 	 */
-	struct stats_pair *old = s->pairs;
-	struct stats_pair *fresh = calloc(STATS_PAIRS, sizeof(*fresh));
-	if (!fresh)
-		return;
-	s->pairs = fresh;
-	s->n_pairs = 0;
-	for (size_t i = 0; i < STATS_PAIRS; i++) {
-		if (!old[i].used)
-			continue;
-		size_t j = pair_slot(s, &old[i].remote, &old[i].local);
-		for (unsigned k = 0; k < STATS_PAIRS; k++, j = (j + 1) % STATS_PAIRS) {
-			if (!fresh[j].used) {
-				fresh[j] = old[i];
-				s->n_pairs++;
-				break;
-			}
-		}
-	}
-	free(old);
+	for (size_t i = 0; i < STATS_PAIRS; i++)
+		while (s->pairs[i].used && s->pairs[i].t.idle_periods >= STATS_IDLE_PERIODS)
+			pair_delete(s, i);
 }
 
 const char *stats_format_rate(uint64_t bytes_per_sec, char buf[32])
@@ -208,7 +212,9 @@ int stats_write(FILE *f, const struct stats_view *v)
 	for (size_t i = 0; i < STATS_PAIRS && np < s->n_pairs; i++)
 		if (s->pairs[i].used)
 			pairs[np++] = &s->pairs[i];
-	qsort(pairs, np, sizeof(*pairs), cmp_pairs);
+	/* qsort's array argument must not be NULL, not even for zero elements */
+	if (np > 1)
+		qsort(pairs, np, sizeof(*pairs), cmp_pairs);
 	for (size_t i = 0; i < np; i++) {
 		fprintf(f, "  - addrs: [\"%s\", \"%s\"]\n", vaddr_format(&pairs[i]->remote, r),
 			vaddr_format(&pairs[i]->local, l));

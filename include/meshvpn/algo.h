@@ -18,15 +18,15 @@ enum algo_id {
 	ALGO_CHACHA20 = 3,
 };
 
-#define ALGO_MAX_ID 3
-#define ALGO_CIPHER_COUNT 3	   /* AES128, AES256, CHACHA20 */
-#define ALGO_ENTRY_LEN 5	   /* id (1) + speed as binary32 big-endian (4) */
-#define ALGO_KEY_MAX 32		   /* longest cipher key */
-#define ALGO_BENCH_SECONDS 0.1	   /* start-up benchmark time per cipher */
-#define ALGO_BENCH_MSG_LEN 1000	   /* benchmark message size */
-#define ALGO_BENCH_BATCH 1000	   /* encrypt+decrypt round trips per clock read */
+#define ALGO_MAX_ID	   3
+#define ALGO_CIPHER_COUNT  3	/* AES128, AES256, CHACHA20 */
+#define ALGO_ENTRY_LEN	   5	/* id (1) + speed as binary32 big-endian (4) */
+#define ALGO_KEY_MAX	   32	/* longest cipher key */
+#define ALGO_BENCH_SECONDS 0.1	/* start-up benchmark time per cipher */
+#define ALGO_BENCH_MSG_LEN 1000 /* benchmark message size */
+#define ALGO_BENCH_BATCH   1000 /* encrypt+decrypt round trips per clock read */
 /* Longest ALGORITHMS value we write: plain + every cipher once. */
-#define ALGO_LIST_MAX_LEN ((ALGO_CIPHER_COUNT + 1) * ALGO_ENTRY_LEN)
+#define ALGO_LIST_MAX_LEN  ((ALGO_CIPHER_COUNT + 1) * ALGO_ENTRY_LEN)
 
 struct algo_entry {
 	uint8_t id;  /* ALGO_AES128..ALGO_CHACHA20 */

@@ -15,29 +15,29 @@
  *   key id (1) || nonce bytes 5..11 (7) || AEAD(inner message) || tag (16), AAD empty.
  * Inner message: type (1) || body.
  */
-#define FRAME_HEADER_LEN 8
-#define FRAME_TAG_LEN 16
-#define FRAME_OVERHEAD (FRAME_HEADER_LEN + FRAME_TAG_LEN)
-#define FRAME_MIN_LEN (FRAME_OVERHEAD + 1) /* header + tag + type byte = 25 */
-#define FRAME_NONCE_LEN 12
-#define FRAME_NONCE_WIRE_LEN 7	/* bytes 5..11 travel in the header */
-#define FRAME_NONCE_RAND_LEN 6	/* bytes 6..11 are random at key install */
-#define FRAME_SLOTS 4
-#define FRAME_KEY_MATERIAL_LEN 32 /* raw X25519 output; the key is its first key_len bytes */
-#define FRAME_DIR_HIGH 0x80	/* direction byte of the side with the greater salted hash */
-#define FRAME_DIR_LOW 0x00
+#define FRAME_HEADER_LEN       8
+#define FRAME_TAG_LEN	       16
+#define FRAME_OVERHEAD	       (FRAME_HEADER_LEN + FRAME_TAG_LEN)
+#define FRAME_MIN_LEN	       (FRAME_OVERHEAD + 1) /* header + tag + type byte = 25 */
+#define FRAME_NONCE_LEN	       12
+#define FRAME_NONCE_WIRE_LEN   7 /* bytes 5..11 travel in the header */
+#define FRAME_NONCE_RAND_LEN   6 /* bytes 6..11 are random at key install */
+#define FRAME_SLOTS	       4
+#define FRAME_KEY_MATERIAL_LEN 32   /* raw X25519 output; the key is its first key_len bytes */
+#define FRAME_DIR_HIGH	       0x80 /* direction byte of the greater salted hash */
+#define FRAME_DIR_LOW	       0x00
 /* Sliding replay window (RFC 6479 style), in nonces, per slot; on top of VpnCloud's bound. */
-#define FRAME_REPLAY_BITS 4096
-#define FRAME_REPLAY_WORDS (FRAME_REPLAY_BITS / 64)
+#define FRAME_REPLAY_BITS      4096
+#define FRAME_REPLAY_WORDS     (FRAME_REPLAY_BITS / 64)
 
 /* First byte of a datagram: handshake message. Key ids are 0..3, so never 0xFF. */
-#define FRAME_INIT_MESSAGE 0xff
+#define FRAME_INIT_MESSAGE   0xff
 /* Inner message types (PROTOCOL.md 1.4). */
-#define FRAME_TYPE_DATA 0x00
+#define FRAME_TYPE_DATA	     0x00
 #define FRAME_TYPE_NODE_INFO 0x01
 #define FRAME_TYPE_KEEPALIVE 0x02
-#define FRAME_TYPE_ROTATION 0x10
-#define FRAME_TYPE_CLOSE 0xff
+#define FRAME_TYPE_ROTATION  0x10
+#define FRAME_TYPE_CLOSE     0xff
 
 struct evp_cipher_ctx_st; /* OpenSSL EVP_CIPHER_CTX */
 
@@ -86,14 +86,17 @@ int frame_core_init(struct frame_core *c, uint8_t algo, bool high,
 /* Frees the contexts and wipes the core. Accepts a zeroed or already freed core. */
 void frame_core_free(struct frame_core *c);
 /* True if the core holds cipher contexts. */
-static inline bool frame_core_ready(const struct frame_core *c) { return c->slot[0].enc != NULL; }
+static inline bool frame_core_ready(const struct frame_core *c)
+{
+	return c->slot[0].enc != NULL;
+}
 
 /*
  * Installs a key (first key_len bytes of km) into slot, resetting its send nonce (fresh random
  * part) and replay state; if use_for_sending, encryption switches to that slot. 0 or -errno.
  */
-int frame_install(struct frame_core *c, unsigned slot, const uint8_t km[static FRAME_KEY_MATERIAL_LEN],
-		  bool use_for_sending) WUR;
+int frame_install(struct frame_core *c, unsigned slot,
+		  const uint8_t km[static FRAME_KEY_MATERIAL_LEN], bool use_for_sending) WUR;
 
 /*
  * Encrypts in place. b holds the inner message and needs FRAME_HEADER_LEN headroom and

@@ -13,25 +13,25 @@
 #include "frame.h"
 #include "util.h"
 
-#define HS_SALT_LEN 4		/* key-hash salt */
-#define HS_KEY_HASH_LEN 4	/* SHA-256(public key || salt)[0..4] */
-#define HS_NODE_ID_LEN 16
-#define HS_SALTED_HASH_LEN 20	/* salt (4) || SHA-256(salt || node id)[0..16] */
-#define HS_PUBKEY_LEN 32	/* Ed25519 public key */
-#define HS_SECKEY_LEN 64	/* Ed25519 secret key, libsodium form (seed || public key) */
-#define HS_SEED_LEN 32
-#define HS_SIG_LEN 64
-#define HS_ECDH_LEN 32		/* X25519 public key */
-#define HS_TLV_HDR_LEN 3	/* type (1) + length (2, BE) */
-#define HS_MAX_RETRIES 120	/* resends before "initialization timeout" */
-#define HS_CLOSE_TICKS 60	/* initiator keeps its state this long after success */
-#define HS_PAYLOAD_MAX 32768	/* own NodeInfo bytes we agree to carry */
+#define HS_SALT_LEN	   4 /* key-hash salt */
+#define HS_KEY_HASH_LEN	   4 /* SHA-256(public key || salt)[0..4] */
+#define HS_NODE_ID_LEN	   16
+#define HS_SALTED_HASH_LEN 20 /* salt (4) || SHA-256(salt || node id)[0..16] */
+#define HS_PUBKEY_LEN	   32 /* Ed25519 public key */
+#define HS_SECKEY_LEN	   64 /* Ed25519 secret key, libsodium form (seed || public key) */
+#define HS_SEED_LEN	   32
+#define HS_SIG_LEN	   64
+#define HS_ECDH_LEN	   32	 /* X25519 public key */
+#define HS_TLV_HDR_LEN	   3	 /* type (1) + length (2, BE) */
+#define HS_MAX_RETRIES	   120	 /* resends before "initialization timeout" */
+#define HS_CLOSE_TICKS	   60	 /* initiator keeps its state this long after success */
+#define HS_PAYLOAD_MAX	   32768 /* own NodeInfo bytes we agree to carry */
 /* Largest message we build: PONG with a maximal payload. */
-#define HS_MSG_MAX                                                                          \
-	(1 + HS_SALT_LEN + HS_KEY_HASH_LEN + (HS_TLV_HDR_LEN + 1) +                         \
-	 (HS_TLV_HDR_LEN + HS_SALTED_HASH_LEN) + (HS_TLV_HDR_LEN + HS_ECDH_LEN) +           \
-	 (HS_TLV_HDR_LEN + ALGO_LIST_MAX_LEN) + (HS_TLV_HDR_LEN + FRAME_OVERHEAD + HS_PAYLOAD_MAX) + \
-	 1 + 1 + HS_SIG_LEN)
+#define HS_MSG_MAX                                                                \
+	(1 + HS_SALT_LEN + HS_KEY_HASH_LEN + (HS_TLV_HDR_LEN + 1) +               \
+	 (HS_TLV_HDR_LEN + HS_SALTED_HASH_LEN) + (HS_TLV_HDR_LEN + HS_ECDH_LEN) + \
+	 (HS_TLV_HDR_LEN + ALGO_LIST_MAX_LEN) +                                   \
+	 (HS_TLV_HDR_LEN + FRAME_OVERHEAD + HS_PAYLOAD_MAX) + 1 + 1 + HS_SIG_LEN)
 
 /* Fatal handshake error: the node drops the pending state (PROTOCOL.md 2.8 error classes). */
 #define HS_E_FATAL (-ECONNABORTED)
@@ -55,32 +55,32 @@ enum hs_field {
 	HS_FIELD_PAYLOAD = 5,
 };
 
-#define HS_HAS_STAGE (1u << HS_FIELD_STAGE)
+#define HS_HAS_STAGE	   (1u << HS_FIELD_STAGE)
 #define HS_HAS_SALTED_HASH (1u << HS_FIELD_SALTED_HASH)
-#define HS_HAS_ECDH (1u << HS_FIELD_ECDH)
-#define HS_HAS_ALGORITHMS (1u << HS_FIELD_ALGORITHMS)
-#define HS_HAS_PAYLOAD (1u << HS_FIELD_PAYLOAD)
+#define HS_HAS_ECDH	   (1u << HS_FIELD_ECDH)
+#define HS_HAS_ALGORITHMS  (1u << HS_FIELD_ALGORITHMS)
+#define HS_HAS_PAYLOAD	   (1u << HS_FIELD_PAYLOAD)
 
 /* A decoded, signature-checked init message. */
 struct hs_msg {
-	unsigned flags;		/* HS_HAS_* */
+	unsigned flags; /* HS_HAS_* */
 	uint8_t stage;
 	uint8_t salted_hash[HS_SALTED_HASH_LEN];
 	uint8_t ecdh[HS_ECDH_LEN];
 	struct algo_list algos;
 	const uint8_t *payload; /* points into the message */
 	size_t payload_len;
-	size_t key_index;	/* which trusted key signed it */
+	size_t key_index; /* which trusted key signed it */
 };
 
 /* Long-lived handshake configuration; owned by the caller, must outlive every state. */
 struct hs_config {
-	const uint8_t *pk;	  /* own Ed25519 public key, HS_PUBKEY_LEN */
-	uint8_t *sk;		  /* own Ed25519 secret key, HS_SECKEY_LEN */
-	bool sk_guarded;	  /* sk is sodium_malloc memory kept PROT_NONE between signatures */
-	const uint8_t *trusted;	  /* n_trusted keys of HS_PUBKEY_LEN bytes, in order */
+	const uint8_t *pk;	/* own Ed25519 public key, HS_PUBKEY_LEN */
+	uint8_t *sk;		/* own Ed25519 secret key, HS_SECKEY_LEN */
+	bool sk_guarded;	/* sk is sodium_malloc memory kept PROT_NONE between signatures */
+	const uint8_t *trusted; /* n_trusted keys of HS_PUBKEY_LEN bytes, in order */
 	size_t n_trusted;
-	const uint8_t *node_id;	  /* HS_NODE_ID_LEN */
+	const uint8_t *node_id; /* HS_NODE_ID_LEN */
 	const struct algo_list *algos;
 	/* Optional: decides whether a peer payload (NodeInfo) is well-formed; false is fatal. */
 	bool (*payload_ok)(const uint8_t *payload, size_t len, void *arg);
@@ -96,20 +96,21 @@ enum hs_status {
 
 struct handshake {
 	const struct hs_config *cfg;
-	uint8_t next_stage;	/* enum hs_stage */
-	bool initiator;		/* after HS_DONE: we completed as initiator */
+	uint8_t next_stage; /* enum hs_stage */
+	bool initiator;	    /* after HS_DONE: we completed as initiator */
 	bool has_eph;
 	bool has_core;
-	uint8_t algo;		/* selected algorithm (after PING/PONG processing) */
+	uint8_t algo; /* selected algorithm (after PING/PONG processing) */
 	unsigned failed_retries;
 	unsigned close_time;
+	bool replied; /* answered a repeated message this tick already */
 	uint8_t salted_hash[HS_SALTED_HASH_LEN];
 	uint8_t eph_sk[HS_ECDH_LEN];
-	uint8_t *last_msg;	/* exact bytes of the last message sent (incl. 0xFF) */
+	uint8_t *last_msg; /* exact bytes of the last message sent (incl. 0xFF) */
 	size_t last_len;
-	uint8_t *payload;	/* own NodeInfo */
+	uint8_t *payload; /* own NodeInfo */
 	size_t payload_len;
-	uint8_t *peer_payload;	/* after HS_DONE: the peer's NodeInfo */
+	uint8_t *peer_payload; /* after HS_DONE: the peer's NodeInfo */
 	size_t peer_payload_len;
 	struct frame_core core; /* valid if has_core */
 };
@@ -147,7 +148,17 @@ int hs_handle(struct handshake *h, uint8_t *msg, size_t len, struct buf *out) WU
  */
 int hs_tick(struct handshake *h, struct buf *out) WUR;
 /* True when the state can be discarded. */
-static inline bool hs_closing(const struct handshake *h) { return h->next_stage == HS_CLOSING; }
+static inline bool hs_closing(const struct handshake *h)
+{
+	return h->next_stage == HS_CLOSING;
+}
+/*
+ * A session message arrived while we (responder) wait for the PENG: the initiator finished,
+ * so our PONG arrived and its PENG was lost. Writes the PONG again to out, once per tick.
+ * Returns HS_REPLY or HS_NOTHING.
+ */
+int hs_nudge(struct handshake *h, struct buf *out) WUR;
+
 /* After HS_DONE: moves the new session core to dst; false for a plain session. */
 bool hs_take_core(struct handshake *h, struct frame_core *dst);
 /* After HS_DONE: hands over the peer payload (malloc'ed, caller frees). */

@@ -41,7 +41,7 @@ struct loop {
 
 /*
  * Creates the epoll set, a periodic CLOCK_MONOTONIC timer (period_ms, 0 = 1000) and a signalfd
- * for SIGINT, SIGTERM, SIGQUIT, SIGHUP and SIGCHLD. Those signals are blocked with
+ * for SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD and SIGUSR1. Those signals are blocked with
  * sigprocmask and stay blocked after loop_close(); call this before starting any thread so
  * every thread inherits the mask. Children spawned later must reset their mask (see
  * device_run_cmd()). 0 or -errno; on failure nothing is left open.

@@ -16,6 +16,8 @@
 #define NET_BATCH	 64	   /* datagrams per recvmmsg / sendmmsg call */
 #define NET_SOCKBUF_SIZE (4 << 20) /* requested SO_RCVBUF / SO_SNDBUF */
 #define NET_TX_WAIT_MS	 10	   /* at most this long per flush waiting for POLLOUT */
+#define NET_GSO_MAX_SEGS 64	   /* datagrams per UDP_SEGMENT send (kernel UDP_MAX_SEGMENTS) */
+#define NET_GSO_MAX_BYTES 65000	   /* payload bytes per UDP_SEGMENT send */
 
 /* Counters, only ever incremented; the caller reads them (stats, statsd). */
 struct net_stats {
@@ -33,6 +35,8 @@ struct net {
 	int family;	     /* AF_INET6 (dual-stack), or AF_INET when the kernel lacks IPv6 */
 	struct addr local;   /* bound address and port (getsockname), normalised */
 	struct net_stats stats;
+	bool gso;	     /* UDP_SEGMENT sends work (cleared after the kernel refuses one) */
+	bool gro;	     /* UDP_GRO is on: a receive may hold several datagrams */
 };
 
 /*
@@ -55,9 +59,15 @@ struct net_rx {
 	unsigned n;		     /* in: buffers lent (<= NET_BATCH) */
 	struct buf *bufs[NET_BATCH]; /* in: borrowed buffers; out: [0, count) hold datagrams */
 	struct addr src[NET_BATCH];  /* out: normalised source of bufs[i] (IPv4 as mapped) */
+	uint16_t seg[NET_BATCH];     /* out: 0, or GRO: bufs[i] holds datagrams of this size
+					(the last one may be shorter), all from src[i] */
 	struct mmsghdr msgs[NET_BATCH];
 	struct iovec iov[NET_BATCH];
 	struct sockaddr_storage names[NET_BATCH];
+	union {
+		char buf[64];
+		struct cmsghdr align;
+	} ctrl[NET_BATCH];
 };
 
 /*
@@ -80,9 +90,15 @@ struct net_tx {
 	unsigned n;		     /* queued */
 	struct buf *bufs[NET_BATCH]; /* borrowed until net_tx_flush() returns */
 	struct addr dst[NET_BATCH];
+	uint16_t seg[NET_BATCH];     /* 0, or: bufs[i] is a train of datagrams of this size */
 	struct mmsghdr msgs[NET_BATCH];
 	struct iovec iov[NET_BATCH];
 	struct sockaddr_storage names[NET_BATCH];
+	unsigned entry[NET_BATCH];   /* msgs[k] comes from entry[k] */
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} ctrl[NET_BATCH];
 };
 
 /*
@@ -90,6 +106,13 @@ struct net_tx {
  * -ENOBUFS when the queue is full (flush, then add again).
  */
 int net_tx_add(struct net_tx *tx, struct buf *b, const struct addr *dst) WUR;
+/*
+ * Queues a train: b holds consecutive datagrams of seg bytes each (the last may be
+ * shorter), at most NET_GSO_MAX_SEGS of them and NET_GSO_MAX_BYTES in all, all for dst.
+ * Sent with one UDP_SEGMENT message where the kernel can (UDP GSO), else one by one.
+ */
+int net_tx_add_train(struct net_tx *tx, struct buf *b, const struct addr *dst,
+		     uint16_t seg) WUR;
 
 static inline bool net_tx_full(const struct net_tx *tx)
 {

@@ -17,6 +17,8 @@ struct node;
  * integration tests can watch several rotations. Not for production use.
  */
 #define NODE_ENV_TEST_ROTATE "MESHVPN_TEST_ROTATE_SECS"
+/* Test-only: stats file / statsd interval in seconds instead of 60. */
+#define NODE_ENV_TEST_STATS "MESHVPN_TEST_STATS_SECS"
 
 /*
  * Everything up to the main loop, in VpnCloud's order (PROTOCOL.md 5.1): socket, device

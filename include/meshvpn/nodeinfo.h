@@ -99,6 +99,10 @@ struct nodeinfo {
 
 /* Appends a to l (wire form as described above); false when l is full. */
 bool nodeinfo_addrs_add(struct nodeinfo_addrs *l, const struct addr *a, bool v4_wire);
+/* True when l holds a in the same wire form (an IPv4 entry and a mapped IPv6 entry differ). */
+bool nodeinfo_addrs_contains(const struct nodeinfo_addrs *l, const struct addr *a, bool v4_wire);
+/* Adds a unless l holds it in the same wire form already (as the reference deduplicates). */
+bool nodeinfo_addrs_add_unique(struct nodeinfo_addrs *l, const struct addr *a, bool v4_wire);
 
 /*
  * Appends the encoding of ni to w in the reference's part order: NODE_ID, PEERS, CLAIMS,

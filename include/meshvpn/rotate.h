@@ -9,10 +9,10 @@
 
 #include "util.h"
 
-#define ROTATE_KEY_LEN 32	/* X25519 public/private key and shared secret */
+#define ROTATE_KEY_LEN	     32 /* X25519 public/private key and shared secret */
 #define ROTATE_MSG_SHORT_LEN 42 /* id (8) + 32 + propose (32) + 0 */
-#define ROTATE_MSG_LEN 74	/* ... + 32 + confirm (32) */
-#define ROTATE_MSG_MAX ROTATE_MSG_LEN
+#define ROTATE_MSG_LEN	     74 /* ... + 32 + confirm (32) */
+#define ROTATE_MSG_MAX	     ROTATE_MSG_LEN
 #define ROTATE_CYCLE_DEFAULT 120 /* ticks per rotation cycle */
 
 /* Decoded rotation message (body of inner type 0x10). */
@@ -25,22 +25,22 @@ struct rotate_msg {
 
 /* What the caller must do after an input; fields are valid when their flag is set. */
 struct rotate_action {
-	bool send;			 /* encrypt msg as a ROTATION message with the current key */
+	bool send; /* encrypt msg as a ROTATION message with the current key */
 	size_t msg_len;
 	uint8_t msg[ROTATE_MSG_MAX];
-	bool install;			 /* put key into slot (id % 4) of the core */
-	bool use_for_sending;		 /* ... and switch sending to that slot */
+	bool install;	      /* put key into slot (id % 4) of the core */
+	bool use_for_sending; /* ... and switch sending to that slot */
 	uint64_t id;
-	uint8_t key[ROTATE_KEY_LEN];	 /* raw X25519 output; the caller truncates per cipher */
+	uint8_t key[ROTATE_KEY_LEN]; /* raw X25519 output; the caller truncates per cipher */
 };
 
 struct rotate {
-	uint64_t own_id;	/* id of our last message (starter 1, else 0 at start) */
-	unsigned cycle;		/* ticks per cycle */
-	unsigned counter;	/* ticks since the last cycle */
-	bool timeout;		/* our proposal was already unconfirmed at the last cycle */
+	uint64_t own_id;  /* id of our last message (starter 1, else 0 at start) */
+	unsigned cycle;	  /* ticks per cycle */
+	unsigned counter; /* ticks since the last cycle */
+	bool timeout;	  /* our proposal was already unconfirmed at the last cycle */
 	bool has_proposed;
-	uint8_t proposed[ROTATE_KEY_LEN];    /* own private key awaiting confirmation */
+	uint8_t proposed[ROTATE_KEY_LEN]; /* own private key awaiting confirmation */
 	bool has_pending;
 	uint8_t pending_key[ROTATE_KEY_LEN]; /* key from the peer's proposal, to confirm next */
 	uint8_t pending_pub[ROTATE_KEY_LEN]; /* our reply public key for that proposal */

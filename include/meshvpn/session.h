@@ -21,13 +21,13 @@
  * SESSION_TAILROOM bytes of tailroom; whatever the session writes (replies, ticks) starts at
  * offset SESSION_HEADROOM.
  */
-#define SESSION_HEADROOM 64
-#define SESSION_TAILROOM FRAME_TAG_LEN
-#define SESSION_BUF_SIZE 65535
-#define SESSION_SEED_LEN HS_SEED_LEN
-#define SESSION_PUBKEY_LEN HS_PUBKEY_LEN
-#define SESSION_NODE_ID_LEN HS_NODE_ID_LEN
-#define SESSION_PAYLOAD_MAX HS_PAYLOAD_MAX
+#define SESSION_HEADROOM     64
+#define SESSION_TAILROOM     FRAME_TAG_LEN
+#define SESSION_BUF_SIZE     65535
+#define SESSION_SEED_LEN     HS_SEED_LEN
+#define SESSION_PUBKEY_LEN   HS_PUBKEY_LEN
+#define SESSION_NODE_ID_LEN  HS_NODE_ID_LEN
+#define SESSION_PAYLOAD_MAX  HS_PAYLOAD_MAX
 #define SESSION_ROTATE_CYCLE ROTATE_CYCLE_DEFAULT
 
 _Static_assert(SESSION_HEADROOM >= FRAME_HEADER_LEN, "room for the frame header");
@@ -42,12 +42,12 @@ struct session_ctx;
 struct session;
 
 struct session_params {
-	const uint8_t *seed;	      /* own Ed25519 seed, SESSION_SEED_LEN bytes */
-	const uint8_t *trusted_keys;  /* n_trusted_keys x SESSION_PUBKEY_LEN bytes, in order */
-	size_t n_trusted_keys;	      /* 0: trust only the own public key */
-	const uint8_t *node_id;	      /* SESSION_NODE_ID_LEN bytes */
+	const uint8_t *seed;	       /* own Ed25519 seed, SESSION_SEED_LEN bytes */
+	const uint8_t *trusted_keys;   /* n_trusted_keys x SESSION_PUBKEY_LEN bytes, in order */
+	size_t n_trusted_keys;	       /* 0: trust only the own public key */
+	const uint8_t *node_id;	       /* SESSION_NODE_ID_LEN bytes */
 	const struct algo_list *algos; /* own algorithms with speeds (algo_list_benchmark) */
-	unsigned rotate_cycle;	      /* ticks per key rotation cycle; 0 = SESSION_ROTATE_CYCLE */
+	unsigned rotate_cycle;	       /* ticks per rotation cycle; 0 = default */
 	/* Optional: validates the peer's handshake payload (NodeInfo); false is a fatal error. */
 	bool (*payload_ok)(const uint8_t *payload, size_t len, void *arg);
 	void *payload_arg;
@@ -62,9 +62,9 @@ enum session_event_kind {
 
 struct session_event {
 	enum session_event_kind kind;
-	uint8_t type;		/* MESSAGE: inner type (FRAME_TYPE_*), also b's first byte */
-	bool send;		/* ESTABLISHED: b holds a datagram for the peer (PENG or rotation 1) */
-	bool initiator;		/* ESTABLISHED: we completed as initiator */
+	uint8_t type;	/* MESSAGE: inner type (FRAME_TYPE_*), also b's first byte */
+	bool send;	/* ESTABLISHED: b holds a datagram for the peer (PENG or rotation 1) */
+	bool initiator; /* ESTABLISHED: we completed as initiator */
 	const uint8_t *payload; /* ESTABLISHED: peer's NodeInfo bytes, owned by the session */
 	size_t payload_len;
 };
@@ -100,6 +100,7 @@ int session_new_responder(struct session_ctx *ctx, const uint8_t *payload, size_
  *   -ENOTCONN encrypted datagram before the session is established (or after it failed);
  *   -ENOENT   init message but no handshake state left: start a new responder session;
  *   SESSION_E_FATAL fatal handshake error: drop this pending session, fire the hook.
+ * In a plain session the datagram FF (a bare CLOSE) is reported as a CLOSE message.
  * Hot path for established sessions: no allocation, no logging.
  */
 int session_handle(struct session *s, struct buf *b, struct session_event *ev) WUR;
@@ -115,13 +116,19 @@ int session_encrypt(struct session *s, struct buf *b) WUR;
  */
 int session_tick(struct session *s, struct buf *out) WUR;
 
+/* Handshake completed (and no failure since): session_encrypt() works. */
 bool session_is_established(const struct session *s);
+/* Keys installed by rotation so far (for logs and tests). */
+unsigned session_key_installs(const struct session *s);
+/* Key slot used for sending (0 for plain sessions). */
+uint8_t session_send_slot(const struct session *s);
 /* A handshake state is still retained (pending, or an initiator's 60 ticks after success). */
 bool session_has_handshake(const struct session *s);
 /* After establishment: we completed as initiator (rotation non-starter). */
 bool session_is_initiator(const struct session *s);
 /* Selected algorithm (ALGO_*), valid once established. */
 uint8_t session_algo(const struct session *s);
+/* "AES128", "AES256", "CHACHA20" or "PLAIN", for logs and stats. */
 const char *session_algo_name(const struct session *s);
 /* The peer's handshake payload (NodeInfo) once established, else NULL. */
 const uint8_t *session_peer_payload(const struct session *s, size_t *len);

@@ -87,7 +87,7 @@ struct stats_view {
 
 /* "123 B", "1.5 KiB", ... of a byte rate (VpnCloud's Bytes display); returns buf. */
 const char *stats_format_rate(uint64_t bytes_per_sec, char buf[32]);
-/* Writes the stats file text of PROTOCOL.md 5.12 to f. 0 or -EIO. */
+/* Writes the stats file text of PROTOCOL.md 5.12 to f. 0, -EIO or -ENOMEM. */
 int stats_write(FILE *f, const struct stats_view *v) WUR;
 /*
  * Creates the stats file afresh (an existing one is removed first), mode 0644, and returns

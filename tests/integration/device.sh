@@ -35,6 +35,18 @@ check_device() { # TYPE NAME MTU
 check_device tun mvtun 1427
 check_device tap mvtap 1413
 
+# the device deleted under a running node: it stops with an error instead of spinning
+t_node a -t tun -d mvdel%d -l 3210 -p test --no-port-forwarding
+t_wait 10 t_log_has a "Node mvdel0 running" || fail "node for the delete test did not start"
+ip -n "$(ns a)" link del mvdel0
+pid=$(t_pid a)
+t_wait 5 sh -c "! kill -0 $pid 2>/dev/null" || fail "node still running without its device"
+wait "$pid"
+st=$?
+[ $st -ne 0 ] || fail "exit status 0 after losing the device"
+t_log_has a "the device failed" || fail "device loss not logged"
+log "device loss ok (exit $st)"
+
 # a typo in a key: error names file, line and key; exit status 2; nothing started
 cat >"$T_DIR/typo.net" <<'NET'
 device:

@@ -161,15 +161,13 @@ t_alive() { kill -0 "$(t_pid "$1")" 2>/dev/null; }
 
 # t_wait SECONDS CMD...: retries CMD every 0.2 s until it succeeds or time is up.
 t_wait() {
-	_tl=$(($1 * 5))
+	_tend=$(($(date +%s) + $1))
 	shift
-	_tw=0
-	while [ $_tw -lt $_tl ]; do
+	while :; do
 		"$@" >/dev/null 2>&1 && return 0
+		[ "$(date +%s)" -lt "$_tend" ] || return 1
 		sleep 0.2
-		_tw=$((_tw + 1))
 	done
-	return 1
 }
 
 # t_ping NODE ADDR [COUNT]: pings from NODE's namespace; all replies must arrive.

@@ -26,7 +26,8 @@ UNUSED static size_t unhex(uint8_t *out, size_t cap, const char *hex)
 			continue;
 		int v = isdigit((unsigned char)*c) ? *c - '0'
 			: (*c >= 'a' && *c <= 'f') ? *c - 'a' + 10
-			: (*c >= 'A' && *c <= 'F') ? *c - 'A' + 10 : -1;
+			: (*c >= 'A' && *c <= 'F') ? *c - 'A' + 10
+						   : -1;
 		assert_true(v >= 0);
 		if (hi < 0) {
 			hi = v;
@@ -111,7 +112,8 @@ __attribute__((noinline, unused)) static void tbuf_init(struct tbuf *t, uint32_t
 }
 
 /* Sets t to hold bytes p[0..n) at the given headroom. */
-__attribute__((noinline, unused)) static void tbuf_set(struct tbuf *t, uint32_t headroom, const uint8_t *p, size_t n)
+__attribute__((noinline, unused)) static void tbuf_set(struct tbuf *t, uint32_t headroom,
+						       const uint8_t *p, size_t n)
 {
 	tbuf_init(t, headroom);
 	memcpy(buf_put(&t->b, (uint32_t)n), p, n);

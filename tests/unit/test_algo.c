@@ -180,8 +180,8 @@ static void test_select(void **state)
 static void test_benchmark(void **state)
 {
 	struct algo_list l;
-	const uint8_t ids[] = {ALGO_AES128, ALGO_AES256, ALGO_CHACHA20};
-	const uint8_t bad[] = {ALGO_AES128, ALGO_AES128};
+	const uint8_t ids[] = { ALGO_AES128, ALGO_AES256, ALGO_CHACHA20 };
+	const uint8_t bad[] = { ALGO_AES128, ALGO_AES128 };
 	float s;
 
 	(void)state;

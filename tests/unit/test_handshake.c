@@ -45,7 +45,7 @@ static void resign(uint8_t *msg, size_t len)
 /* Builds a signed message from raw TLV bytes (END appended). */
 static size_t craft(uint8_t *out, const char *fields_hex)
 {
-	uint8_t salt[4] = {9, 9, 9, 9};
+	uint8_t salt[4] = { 9, 9, 9, 9 };
 	size_t n = 0;
 
 	out[n++] = 0xff;
@@ -110,7 +110,8 @@ static void test_decode_vectors(void **state)
 	assert_int_equal(n, 155);
 	assert_int_equal(hs_decode(msg, n, pk, 1, &m), 0);
 	assert_int_equal(m.stage, HS_STAGE_PING);
-	assert_int_equal(m.flags, HS_HAS_STAGE | HS_HAS_SALTED_HASH | HS_HAS_ECDH | HS_HAS_ALGORITHMS);
+	assert_int_equal(m.flags,
+			 HS_HAS_STAGE | HS_HAS_SALTED_HASH | HS_HAS_ECDH | HS_HAS_ALGORITHMS);
 	unhex(want, 20, V_HASH_A);
 	assert_memory_equal(m.salted_hash, want, 20);
 	unhex(want, 32, V_PUB_A);
@@ -170,7 +171,8 @@ static void test_decode_robust(void **state)
 
 	/* signed but malformed fields: recoverable */
 	const char *hash = "020014 0102030405060708090a0b0c0d0e0f1011121314";
-	const char *ecdh = "030020 7b4e909bbe7ffe44c465a220037d608ee35897d31ef972f07f74892cb0f73f13";
+	const char *ecdh =
+		"030020 7b4e909bbe7ffe44c465a220037d608ee35897d31ef972f07f74892cb0f73f13";
 	const char *algos = "040005 0144610000";
 	char f[1024];
 
@@ -199,7 +201,9 @@ static void test_decode_robust(void **state)
 		 ecdh, algos);
 	n = craft(msg, f);
 	assert_int_equal(hs_decode(msg, n, pk, 1, &m), -EPROTO); /* hash length */
-	snprintf(f, sizeof(f), "010001 01 %s 03001f 7b4e909bbe7ffe44c465a220037d608ee35897d31ef972f07f74892cb0f73f %s",
+	snprintf(f, sizeof(f),
+		 "010001 01 %s 03001f "
+		 "7b4e909bbe7ffe44c465a220037d608ee35897d31ef972f07f74892cb0f73f %s",
 		 hash, algos);
 	n = craft(msg, f);
 	assert_int_equal(hs_decode(msg, n, pk, 1, &m), -EPROTO); /* ECDH length 31 */
@@ -380,6 +384,59 @@ static void test_responder_repeats(void **state)
 	hs_free(&b);
 }
 
+/* A replayed PING is answered at most once per tick, and the PONG repeats back off. */
+static void test_responder_no_reflection(void **state)
+{
+	struct handshake a, b;
+	uint8_t ping[256], pong[512];
+	size_t pn, n;
+	unsigned resends = 0;
+	int r = 0;
+
+	(void)state;
+	pair(&a, &b);
+	tbuf_init(&t1, 64);
+	assert_int_equal(hs_start(&a, &t1.b), 0);
+	pn = t1.b.len;
+	memcpy(ping, buf_data(&t1.b), pn);
+	assert_int_equal(feed(&b, &t1, &t2), HS_REPLY);
+	n = t2.b.len;
+	memcpy(pong, buf_data(&t2.b), n);
+	/* the same PING three times within one tick: one PONG */
+	tbuf_set(&t1, 64, ping, pn);
+	assert_int_equal(feed(&b, &t1, &t2), HS_REPLY);
+	assert_memory_equal(buf_data(&t2.b), pong, n);
+	for (int i = 0; i < 2; i++) {
+		tbuf_set(&t1, 64, ping, pn);
+		assert_int_equal(feed(&b, &t1, &t2), HS_NOTHING);
+	}
+	/* a session message (the initiator is done, our PENG got lost): the PONG, once */
+	tbuf_init(&t2, 64);
+	assert_int_equal(hs_nudge(&b, &t2.b), HS_NOTHING); /* already answered this tick */
+	/* ticks: the PONG repeats after 1, 2, 4, ..., 64 ticks, then the state times out */
+	for (int t = 0; t < 200 && r >= 0; t++) {
+		tbuf_init(&t2, 64);
+		r = hs_tick(&b, &t2.b);
+		if (r == 1) {
+			resends++;
+			assert_memory_equal(buf_data(&t2.b), pong, n);
+		}
+		if (t == 5) { /* mid-way: a nudge is answered once per tick */
+			tbuf_init(&t2, 64);
+			assert_int_equal(hs_nudge(&b, &t2.b), HS_REPLY);
+			assert_memory_equal(buf_data(&t2.b), pong, n);
+			assert_int_equal(hs_nudge(&b, &t2.b), HS_NOTHING);
+		}
+	}
+	assert_int_equal(r, -ETIMEDOUT);
+	assert_int_equal(resends, 7);
+	/* an initiator waiting for its PONG has nothing to nudge */
+	tbuf_init(&t2, 64);
+	assert_int_equal(hs_nudge(&a, &t2.b), HS_NOTHING);
+	hs_free(&a);
+	hs_free(&b);
+}
+
 static void test_lost_peng(void **state)
 {
 	struct handshake a, b;
@@ -510,7 +567,7 @@ static void test_algorithms(void **state)
 	assert_int_equal(hs_init(&a, &ca, ni_a, ni_a_len), 0);
 	assert_int_equal(hs_init(&b, &cb, ni_b, ni_b_len), 0);
 	assert_int_equal(hs_start(&a, &t1.b), 0);
-	assert_int_equal(t1.b.len, 150); /* 155 - 3 entries + AES256 + plain */
+	assert_int_equal(t1.b.len, 150);		  /* 155 - 3 entries + AES256 + plain */
 	assert_int_equal(feed(&b, &t1, &t1), HS_E_FATAL); /* only AES256 vs AES128/CHACHA20 */
 	hs_free(&a);
 	hs_free(&b);
@@ -589,7 +646,8 @@ static void test_zero_ecdh(void **state)
 	char f[512];
 
 	(void)state;
-	snprintf(f, sizeof(f), "010001 01 020014 0102030405060708090a0b0c0d0e0f1011121314 "
+	snprintf(f, sizeof(f),
+		 "010001 01 020014 0102030405060708090a0b0c0d0e0f1011121314 "
 		 "030020 0000000000000000000000000000000000000000000000000000000000000000 "
 		 "040005 0144610000");
 	n = craft(msg, f);
@@ -638,7 +696,7 @@ static int setup(void **state)
 	unhex(seed, sizeof(seed), V_SEED);
 	assert_int_equal(crypto_sign_seed_keypair(pk, sk, seed), 0);
 	memset(seed, 0x5a, sizeof(seed));
-	assert_int_equal(crypto_sign_seed_keypair(other_pk, (uint8_t[64]){0}, seed), 0);
+	assert_int_equal(crypto_sign_seed_keypair(other_pk, (uint8_t[64]){ 0 }, seed), 0);
 	memcpy(trusted2, other_pk, 32);
 	memcpy(trusted2 + 32, pk, 32);
 	unhex(node_a, 16, V_NODE_A);
@@ -652,8 +710,12 @@ static int setup(void **state)
 	algo_list_init(&algos_b);
 	assert_int_equal(algo_list_add(&algos_b, ALGO_AES128, 500.0f), 0);
 	assert_int_equal(algo_list_add(&algos_b, ALGO_CHACHA20, 900.0f), 0);
-	cfg_a = (struct hs_config){.pk = pk, .sk = sk, .trusted = pk, .n_trusted = 1,
-				   .node_id = node_a, .algos = &algos_a};
+	cfg_a = (struct hs_config){ .pk = pk,
+				    .sk = sk,
+				    .trusted = pk,
+				    .n_trusted = 1,
+				    .node_id = node_a,
+				    .algos = &algos_a };
 	cfg_b = cfg_a;
 	cfg_b.node_id = node_b;
 	cfg_b.algos = &algos_b;
@@ -663,12 +725,13 @@ static int setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_a1_a2_a3),	  cmocka_unit_test(test_decode_vectors),
-		cmocka_unit_test(test_decode_robust),	  cmocka_unit_test(test_a4),
-		cmocka_unit_test(test_resend_timeout),	  cmocka_unit_test(test_responder_repeats),
-		cmocka_unit_test(test_lost_peng),	  cmocka_unit_test(test_simultaneous),
-		cmocka_unit_test(test_self),		  cmocka_unit_test(test_algorithms),
-		cmocka_unit_test(test_bad_payload),	  cmocka_unit_test(test_zero_ecdh),
+		cmocka_unit_test(test_a1_a2_a3),       cmocka_unit_test(test_decode_vectors),
+		cmocka_unit_test(test_decode_robust),  cmocka_unit_test(test_a4),
+		cmocka_unit_test(test_resend_timeout), cmocka_unit_test(test_responder_repeats),
+		cmocka_unit_test(test_responder_no_reflection),
+		cmocka_unit_test(test_lost_peng),      cmocka_unit_test(test_simultaneous),
+		cmocka_unit_test(test_self),	       cmocka_unit_test(test_algorithms),
+		cmocka_unit_test(test_bad_payload),    cmocka_unit_test(test_zero_ecdh),
 		cmocka_unit_test(test_untrusted),
 	};
 

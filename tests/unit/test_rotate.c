@@ -13,7 +13,7 @@
 
 static void test_codec(void **state)
 {
-	struct rotate_msg m = {.id = 0x0102030405060708ULL}, d;
+	struct rotate_msg m = { .id = 0x0102030405060708ULL }, d;
 	uint8_t out[ROTATE_MSG_MAX + 1];
 	size_t n;
 
@@ -55,7 +55,7 @@ static void test_codec(void **state)
 /* The A.4 rotation message body: id 1, proposal = X25519 public key of 33..33. */
 static void test_vector_body(void **state)
 {
-	struct rotate_msg m = {.id = 1}, d;
+	struct rotate_msg m = { .id = 1 }, d;
 	uint8_t sk[32], out[ROTATE_MSG_MAX], want[64];
 	size_t n;
 
@@ -63,7 +63,8 @@ static void test_vector_body(void **state)
 	memset(sk, 0x33, sizeof(sk));
 	assert_int_equal(crypto_scalarmult_base(m.propose, sk), 0);
 	n = unhex(want, sizeof(want),
-		  "0000000000000001 20 7b0d47d93427f8311160781c7c733fd89f88970aef490d8aa0ee19a4cb8a1b14 00");
+		  "0000000000000001 20 "
+		  "7b0d47d93427f8311160781c7c733fd89f88970aef490d8aa0ee19a4cb8a1b14 00");
 	assert_int_equal(rotate_msg_encode(&m, out), n);
 	assert_memory_equal(out, want, n);
 	assert_int_equal(rotate_msg_decode(&d, want, n), 0);
@@ -111,7 +112,7 @@ static void check_link(const struct side *tx, const struct side *rx)
 
 static void test_exchange(void **state)
 {
-	struct side s = {.send_slot = -1}, n = {.send_slot = -1};
+	struct side s = { .send_slot = -1 }, n = { .send_slot = -1 };
 	uint64_t last_id = 1;
 
 	(void)state;
@@ -169,7 +170,7 @@ static void test_exchange(void **state)
 
 static void test_lost_first(void **state)
 {
-	struct side s = {.send_slot = -1}, n = {.send_slot = -1};
+	struct side s = { .send_slot = -1 }, n = { .send_slot = -1 };
 	uint8_t first[ROTATE_MSG_MAX];
 
 	(void)state;
@@ -200,7 +201,7 @@ static void test_lost_first(void **state)
 
 static void test_lost_later(void **state)
 {
-	struct side s = {.send_slot = -1}, n = {.send_slot = -1};
+	struct side s = { .send_slot = -1 }, n = { .send_slot = -1 };
 	uint8_t lost[ROTATE_MSG_MAX];
 
 	(void)state;
@@ -221,7 +222,7 @@ static void test_lost_later(void **state)
 	deliver(&n, &s);
 	assert_true(s.act.install && s.act.use_for_sending && s.act.id == 2);
 	check_link(&s, &n);
-	/* a late second copy (id 2 > own id 1) only refreshes the pending reply, installs nothing */
+	/* a late copy (id 2 > own id 1) only refreshes the pending reply */
 	assert_int_equal(rotate_handle(&s.r, lost, ROTATE_MSG_LEN, &s.act), 0);
 	assert_false(s.act.install); /* proposal already consumed */
 	rotate_wipe(&s.r);
@@ -256,7 +257,7 @@ static void test_bad_keys(void **state)
 {
 	struct rotate r;
 	struct rotate_action act;
-	struct rotate_msg m = {.id = 5};
+	struct rotate_msg m = { .id = 5 };
 	uint8_t out[ROTATE_MSG_MAX];
 	size_t n;
 

@@ -96,7 +96,8 @@ static void handshake(struct session_ctx *ca, struct session_ctx *cb, struct ses
 }
 
 /* Encrypts type||body at from into frame (a tbuf); returns the frame's key id. */
-static uint8_t seal(struct session *from, uint8_t type, const void *body, size_t n, struct tbuf *frame)
+static uint8_t seal(struct session *from, uint8_t type, const void *body, size_t n,
+		    struct tbuf *frame)
 {
 	tbuf_init(frame, SESSION_HEADROOM);
 	uint8_t *p = buf_put(&frame->b, (uint32_t)(1 + n));
@@ -199,7 +200,7 @@ static void test_events(void **state)
 	struct session_ctx *ca = mkctx(node_a, &algos_a, 0, NULL, 0);
 	struct session_ctx *cb = mkctx(node_b, &algos_b, 0, NULL, 0);
 	struct session *a, *b;
-	uint8_t junk[FRAME_MIN_LEN] = {0};
+	uint8_t junk[FRAME_MIN_LEN] = { 0 };
 
 	(void)state;
 	handshake(ca, cb, &a, &b);
@@ -502,6 +503,10 @@ static void test_algorithms(void **state)
 	assert_memory_equal(buf_data(&tx.b), "\0clear", 6);
 	open_ok(b, &tx, FRAME_TYPE_DATA, "clear", 5);
 	data_ok(b, a, "back");
+	/* a plain CLOSE is the lone byte FF; it is recognised despite looking like an init */
+	seal(a, FRAME_TYPE_CLOSE, "", 0, &tx);
+	assert_int_equal(tx.b.len, 1);
+	open_ok(b, &tx, FRAME_TYPE_CLOSE, "", 0);
 	/* rotation messages are ignored, and ticks never rotate */
 	tbuf_set(&tb, RX_HEADROOM, (const uint8_t *)"\x10junk", 5);
 	assert_int_equal(session_handle(b, &tb.b, &ev), SESSION_NONE);
@@ -578,7 +583,7 @@ static void run_link(uint8_t algo)
 		snprintf(text, sizeof(text), "pre b %d", t);
 		seal(b, FRAME_TYPE_DATA, text, strlen(text), &pre_b);
 
-		struct session *side[2] = {a, b};
+		struct session *side[2] = { a, b };
 
 		for (int i = 0; i < 2; i++) {
 			int r = session_tick(side[i], &out.b);
@@ -667,7 +672,7 @@ static void test_default_cycle(void **state)
 static void test_ctx(void **state)
 {
 	struct algo_list empty;
-	struct session_params p = {.seed = seed, .node_id = node_a, .algos = &empty};
+	struct session_params p = { .seed = seed, .node_id = node_a, .algos = &empty };
 	struct session_ctx *ctx = (void *)1;
 	uint8_t pk[32], sk[64];
 
@@ -710,13 +715,20 @@ static int setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_a4),		    cmocka_unit_test(test_events),
-		cmocka_unit_test(test_not_established),	    cmocka_unit_test(test_timeout),
-		cmocka_unit_test(test_lost_peng),	    cmocka_unit_test(test_simultaneous),
-		cmocka_unit_test(test_untrusted),	    cmocka_unit_test(test_tampered_payload),
-		cmocka_unit_test(test_algorithms),	    cmocka_unit_test(test_self),
-		cmocka_unit_test(test_rotation_aes128),	    cmocka_unit_test(test_rotation_aes256),
-		cmocka_unit_test(test_rotation_chacha20),   cmocka_unit_test(test_default_cycle),
+		cmocka_unit_test(test_a4),
+		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_not_established),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_lost_peng),
+		cmocka_unit_test(test_simultaneous),
+		cmocka_unit_test(test_untrusted),
+		cmocka_unit_test(test_tampered_payload),
+		cmocka_unit_test(test_algorithms),
+		cmocka_unit_test(test_self),
+		cmocka_unit_test(test_rotation_aes128),
+		cmocka_unit_test(test_rotation_aes256),
+		cmocka_unit_test(test_rotation_chacha20),
+		cmocka_unit_test(test_default_cycle),
 		cmocka_unit_test(test_ctx),
 	};
 
