@@ -4,9 +4,9 @@
 # process exits 0 only with the interface up (and 1 when set-up fails); the pid file holds the
 # pid (no newline) of a live process running as nobody, owned by nobody, locked against a
 # second instance; traffic flows with a peer in another namespace, also after several key
-# rotations and a reconnect; ifdown runs as nobody; SIGTERM removes the pid file and the
-# device. Then the systemd notification protocol: READY=1 with the device up (after the
-# privilege drop), STOPPING=1 at shutdown.
+# rotations and a reconnect, and the stats file is still written; ifdown runs as nobody;
+# SIGTERM removes the pid file and the device. Then the systemd notification protocol:
+# READY=1 with the device up (after the privilege drop), STOPPING=1 at shutdown.
 . "$(dirname "$0")/lib.sh"
 t_init
 id nobody >/dev/null 2>&1 || { log "SKIP: no user nobody"; exit 77; }
@@ -43,10 +43,10 @@ grep -q "cannot open the TUN device" "$T_DIR/a-start.out" ||
 log "failed set-up: status 1, error shown, no pid file"
 
 # 2. The real start: when the starting process has exited 0, the device is already up.
-export MESHVPN_TEST_ROTATE_SECS=3
+export MESHVPN_TEST_ROTATE_SECS=3 MESHVPN_TEST_STATS_SECS=2
 start_a
 st=$?
-unset MESHVPN_TEST_ROTATE_SECS
+unset MESHVPN_TEST_ROTATE_SECS MESHVPN_TEST_STATS_SECS
 [ $st -eq 0 ] || fail "--daemon: exit status $st: $(cat "$T_DIR/a-start.out")"
 info=$(ip -n "$(ns a)" -o link show mvd0 2>&1) || fail "device mvd0 missing when the parent exited"
 echo "$info" | grep -q "UP" || fail "device not up when the parent exited: $info"
@@ -83,17 +83,22 @@ t_link_exists a mvx0 && fail "the refused instance created a device"
 [ "$(cat "$RUN/a.pid")" = "$pid" ] || fail "the refused instance changed the pid file"
 log "second instance refused: $(cat "$T_DIR/a-start.out" | tail -n 2 | head -n 1)"
 
-# 4. Traffic with a peer, across key rotations (every 3 s) and a reconnect, all as nobody.
+# 4. Traffic with a peer, across key rotations (every 3 s), stats file writes (every 2 s) and
+#    a reconnect, all as nobody.
 t_node b -d mvd%d -p samepassword --ip 10.7.0.2/24 -l 3210 --no-port-forwarding
 t_wait_ping 20 a 10.7.0.2 || fail "no ping from the daemon's namespace through the tunnel"
 t_ping b 10.7.0.1 || fail "no ping to the daemon's address"
 sleep 8
 t_ping a 10.7.0.2 5 || fail "traffic stopped after key rotations"
+# the stats file (created by root, kept open) is still rewritten every 2 s as nobody
+grep -q "192.0.2.2:3210" "$RUN/a.stats" || fail "stats file not written after the drop"
+: >"$RUN/a.stats"
+t_wait 5 grep -q "192.0.2.2:3210" "$RUN/a.stats" || fail "stats file not rewritten"
 t_stop b TERM || fail "node b did not stop cleanly"
 t_wait 10 grep -q "disconnected: closed by the peer" "$T_DIR/a.log" || fail "CLOSE not seen by a"
 t_node b -d mvd%d -p samepassword --ip 10.7.0.2/24 -l 3210 --no-port-forwarding
 t_wait_ping 30 a 10.7.0.2 || fail "the daemon (as nobody) did not reconnect"
-log "traffic ok: rotations and a reconnect after the privilege drop"
+log "traffic ok: rotations, stats file writes and a reconnect after the privilege drop"
 
 # 5. SIGTERM: the process ends, ifdown ran as nobody, pid file and device are gone.
 kill -TERM "$pid"
