@@ -6,7 +6,8 @@
 # second instance; traffic flows with a peer in another namespace, also after several key
 # rotations and a reconnect, and the stats file is still written; ifdown runs as nobody;
 # SIGTERM removes the pid file and the device. Then the systemd notification protocol:
-# READY=1 with the device up (after the privilege drop), STOPPING=1 at shutdown.
+# READY=1 with the device up (after the privilege drop), STOPPING=1 at shutdown; and
+# --fix-rp-filter (rp_filter 1, no CVE-2019-14899 warning, which comes without it).
 . "$(dirname "$0")/lib.sh"
 t_init
 id nobody >/dev/null 2>&1 || { log "SKIP: no user nobody"; exit 77; }
@@ -111,22 +112,28 @@ t_link_exists a mvd0 && fail "device left after SIGTERM"
 grep -q "meshvpn stopped" "$T_DIR/a.log" || fail "no orderly shutdown in the log"
 log "SIGTERM ok: pid file and device removed, ifdown ran as nobody"
 
-# 6. systemd readiness (Type=notify): READY=1 once the device is up, STOPPING=1 at shutdown.
+# 6. systemd readiness (Type=notify): READY=1 once the device is up, STOPPING=1 at shutdown;
+#    and --fix-rp-filter.
 ${CC:-cc} -std=gnu11 -O2 -o "$T_DIR/sdnotify" "$(dirname "$0")/../tools/sdnotify.c" ||
 	fail "building sdnotify"
 t_spawn a notify "$T_DIR/sdnotify" "$T_DIR/notify.sock" mvn0 60
 t_wait 5 test -S "$T_DIR/notify.sock" || fail "notify socket did not appear"
 chmod 0777 "$T_DIR/notify.sock" # like /run/systemd/notify: reachable after the drop
 export NOTIFY_SOCKET="$T_DIR/notify.sock"
-t_node a -d mvn%d -p samepassword --ip 10.7.1.1/24 -l 3211 --no-port-forwarding --user nobody \
-	--ifup "echo \"\$NOTIFY_SOCKET\" > $T_DIR/ifup-notify"
+t_spawn a n2 "$MESHVPN" -d mvn%d -p samepassword --ip 10.7.1.1/24 -l 3211 --no-port-forwarding \
+	--user nobody --fix-rp-filter --ifup "echo \"\$NOTIFY_SOCKET\" > $T_DIR/ifup-notify"
 unset NOTIFY_SOCKET
 t_wait 10 grep -q "^READY=1" "$T_DIR/notify.log" || fail "no READY=1"
 [ "$(head -n 1 "$T_DIR/notify.log")" = "READY=1 [up]" ] ||
 	fail "first notification: '$(head -n 1 "$T_DIR/notify.log")', expected 'READY=1 [up]'"
 [ -f "$T_DIR/ifup-notify" ] && [ -z "$(cat "$T_DIR/ifup-notify")" ] ||
 	fail "NOTIFY_SOCKET leaked into ifup: $(cat "$T_DIR/ifup-notify")"
-t_stop a TERM || fail "notify node did not stop cleanly"
+# --fix-rp-filter: set to 1, no warning (the daemon above, without it, warned)
+[ "$(ip netns exec "$(ns a)" cat /proc/sys/net/ipv4/conf/mvn0/rp_filter)" = 1 ] ||
+	fail "--fix-rp-filter did not set rp_filter"
+t_log_has n2 "CVE-2019-14899" && fail "rp_filter warning despite --fix-rp-filter"
+grep -q "rp_filter of mvd0 is 0, not 1.*CVE-2019-14899" "$T_DIR/a.log" || fail "no rp_filter warning"
+t_stop n2 TERM || fail "notify node did not stop cleanly"
 t_wait 5 grep -q "^STOPPING=1" "$T_DIR/notify.log" || fail "no STOPPING=1"
 [ "$(grep -c "^READY=1" "$T_DIR/notify.log")" -eq 1 ] || fail "READY=1 sent more than once"
 log "notify ok: $(tr '\n' ',' <"$T_DIR/notify.log")"
