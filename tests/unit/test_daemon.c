@@ -204,6 +204,22 @@ static void test_daemonize(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_int_equal(access(pidpath, F_OK), -1);
 
+	/* a relative pid file is found again at exit, although the daemon works from / */
+	char cwd0[256], relpath[160];
+	assert_non_null(getcwd(cwd0, sizeof(cwd0)));
+	assert_int_equal(chdir(tmpdir), 0);
+	x = start_daemon_child("rel.pid", 0, go);
+	assert_int_equal(chdir(cwd0), 0);
+	assert_int_equal(waitpid(x, &status, 0), x);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	path_in_tmp(relpath, sizeof(relpath), "rel.pid");
+	txt = file_text(relpath);
+	assert_non_null(txt);
+	g = (pid_t)strtol(txt, NULL, 10);
+	close(go[1]);
+	assert_int_equal(waitpid(g, &status, 0), g);
+	assert_int_equal(access(relpath, F_OK), -1);
+
 	/* set-up fails before daemon_ready: the original process exits 1 */
 	x = start_daemon_child(pidpath, 1, go);
 	assert_int_equal(waitpid(x, &status, 0), x);
