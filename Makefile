@@ -5,6 +5,7 @@
 #   make check        install missing Debian build deps, build, run every test
 #   make demo         three nodes in network namespaces (see README.md)
 #   make unit asan fuzz fuzz-run integration install clean deps
+#   make deb          build/meshvpn_VERSION_ARCH.deb (built out of tree in build/deb)
 #
 # Overridable: PREFIX DESTDIR BINDIR SBINDIR MANDIR SYSCONFDIR SYSTEMDUNITDIR CC CLANG V=1
 
@@ -66,7 +67,7 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-.PHONY: all check deps unit asan fuzz fuzz-run integration install uninstall clean demo
+.PHONY: all check deps unit asan fuzz fuzz-run integration install uninstall clean demo deb
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -147,7 +148,8 @@ check: deps
 # Debian packages needed to build and test; installed with apt-get when missing.
 DEB_DEPS := gcc make pkg-config libc6-dev libsodium-dev libssl-dev libminiupnpc-dev \
 	libwslay-dev libyaml-dev libjansson-dev libcmocka-dev clang libclang-rt-14-dev \
-	iproute2 iputils-ping iperf3 procps ethtool
+	iproute2 iputils-ping iperf3 procps ethtool \
+	debhelper dpkg-dev fakeroot lintian groff-base mandoc systemd
 deps:
 	@missing=""; for p in $(DEB_DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' \
@@ -160,11 +162,34 @@ deps:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
+# The configuration directory holds secrets: 0700, the example 0600 (as VpnCloud's package).
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/meshvpn
+	install -D -m 0644 man/meshvpn.8 $(DESTDIR)$(MANDIR)/man8/meshvpn.8
+	install -D -m 0644 man/meshvpn.net.5 $(DESTDIR)$(MANDIR)/man5/meshvpn.net.5
+	install -d -m 0755 $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|/usr/sbin/meshvpn|$(SBINDIR)/meshvpn|' packaging/systemd/meshvpn@.service \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/meshvpn@.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/meshvpn@.service
+	install -m 0644 packaging/systemd/meshvpn.target $(DESTDIR)$(SYSTEMDUNITDIR)/meshvpn.target
+	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/meshvpn
+	install -m 0600 conf/example.net $(DESTDIR)$(SYSCONFDIR)/meshvpn/example.net.disabled
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/meshvpn
+	rm -f $(DESTDIR)$(SBINDIR)/meshvpn $(DESTDIR)$(MANDIR)/man8/meshvpn.8 \
+		$(DESTDIR)$(MANDIR)/man5/meshvpn.net.5 $(DESTDIR)$(SYSTEMDUNITDIR)/meshvpn@.service \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/meshvpn.target \
+		$(DESTDIR)$(SYSCONFDIR)/meshvpn/example.net.disabled
+
+# The Debian package, built from a copy of the sources so the checkout stays clean.
+DEB_ARCH = $(shell dpkg --print-architecture)
+deb:
+	rm -rf build/deb && mkdir -p build/deb/meshvpn
+	tar -cf - --exclude=./build --exclude=./.git --exclude=./meshvpn . | tar -xf - -C build/deb/meshvpn
+	cp -r packaging/debian build/deb/meshvpn/debian
+	cd build/deb/meshvpn && dpkg-buildpackage -us -uc -b
+	cp build/deb/meshvpn_*_$(DEB_ARCH).deb build/
+	@ls -1 build/meshvpn_*_$(DEB_ARCH).deb
 
 clean:
 	rm -rf build meshvpn

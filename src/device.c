@@ -8,8 +8,6 @@
 #include <linux/if_tun.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +20,8 @@
 #include <unistd.h>
 
 #include "meshvpn/device.h"
+#include "meshvpn/hooks.h"
 #include "meshvpn/log.h"
-
-extern char **environ;
 
 /* Debian 12's kernel headers predate USO (Linux 6.2); the values are ABI. */
 #ifndef TUN_F_USO4
@@ -601,63 +598,23 @@ int device_get_ipv4(const struct device *dev, uint8_t ip4[4], unsigned *prefixle
 
 int device_run_cmd(const char *cmd, const char *ifname)
 {
-	static const int reset[] = {SIGINT,  SIGTERM, SIGQUIT, SIGHUP,
-				    SIGCHLD, SIGPIPE, SIGUSR1, SIGUSR2};
-	posix_spawnattr_t attr;
-	bool have_attr = false;
-	char **envp = NULL, *ifenv = NULL;
-	char *argv[] = {"sh", "-c", (char *)cmd, NULL};
-	sigset_t set;
-	size_t n = 0, k = 0;
+	char *ifenv = NULL, **envp = NULL;
 	pid_t pid;
 	int err, status;
 
-	while (environ[n])
-		n++;
-	envp = calloc(n + 2, sizeof(*envp));
-	if (!envp || (ifname && asprintf(&ifenv, "IFNAME=%s", ifname) < 0)) {
-		ifenv = NULL;
-		err = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (!ifname || strncmp(environ[i], "IFNAME=", 7) != 0)
-			envp[k++] = environ[i];
-	if (ifenv)
-		envp[k++] = ifenv;
-	envp[k] = NULL;
-
-	err = -posix_spawnattr_init(&attr);
-	if (err)
-		goto out;
-	have_attr = true;
-	/* loop.c blocks the signals it reads from a signalfd; the script must not inherit that. */
-	sigemptyset(&set);
-	posix_spawnattr_setsigmask(&attr, &set);
-	for (size_t i = 0; i < ARRAY_SIZE(reset); i++)
-		sigaddset(&set, reset[i]);
-	posix_spawnattr_setsigdefault(&attr, &set);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
-	err = -posix_spawn(&pid, "/bin/sh", NULL, &attr, argv, envp);
-	if (err)
-		goto out;
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			err = -errno;
-			goto out;
-		}
-	}
-	if (WIFEXITED(status))
-		err = WEXITSTATUS(status);
-	else
-		err = 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-out:
-	if (have_attr)
-		posix_spawnattr_destroy(&attr);
-	free(ifenv);
+	if (ifname && asprintf(&ifenv, "IFNAME=%s", ifname) < 0)
+		return -ENOMEM;
+	envp = hooks_env_new(&ifenv, ifenv ? 1 : 0);
+	err = envp ? hooks_spawn(cmd, envp, &pid) : -ENOMEM;
 	free(envp);
-	return err;
+	free(ifenv);
+	if (err)
+		return err;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return hooks_status_code(status);
 }
 
 /* --- rp_filter ------------------------------------------------------------------------- */

@@ -291,6 +291,7 @@ void node_peer_established(struct node *n, struct peer *p, const uint8_t *ni, si
 
 	log_info("Connected to %s (%s)", addr_format(&p->addr, as), session_algo_name(p->sess));
 	node_handle_nodeinfo(n, p, ni, len); /* ni is owned by p->sess: p must stay */
+	node_hook(n, CONFIG_HOOK_PEER_CONNECTED, &p->addr, p);
 	/*
 	 * Our full NodeInfo (the handshake's has no peer list) and a KEEPALIVE: meshvpn nodes
 	 * send them (VpnCloud 2.3 accepts and never sends them), and the first one tells the

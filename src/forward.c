@@ -321,6 +321,7 @@ static void dispatch(struct node *n, struct peer *p, struct buf *b, uint8_t type
 		p->sends_keepalive = true;
 		return;
 	case FRAME_TYPE_CLOSE:
+		node_hook(n, CONFIG_HOOK_PEER_DISCONNECTED, &p->addr, p);
 		peer_remove(n, p, false, "closed by the peer");
 		return;
 	default:
@@ -356,6 +357,7 @@ static void handle_pending(struct node *n, struct pending *pd, struct buf *b)
 	} else if (r == SESSION_E_FATAL) {
 		log_rl(LOG_INFO, "Handshake with %s failed", addr_format(&a, as));
 		pending_remove(n, pd);
+		node_hook(n, CONFIG_HOOK_PEER_DISCONNECTED, &a, NULL);
 		count_invalid(n, len);
 	} else if (r < 0) {
 		count_invalid(n, len);
@@ -410,6 +412,7 @@ static void handle_init(struct node *n, struct buf *b, const struct addr *src)
 		log_debug("Handshake from %s", addr_format(src, as));
 		stats_count(&pd->traffic.in, len);
 		forward_send_raw(n, b, src, &pd->traffic);
+		node_hook(n, CONFIG_HOOK_PEER_CONNECTING, src, NULL);
 		return;
 	}
 	session_free(s);

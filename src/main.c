@@ -9,6 +9,7 @@
 
 #include "meshvpn/cli.h"
 #include "meshvpn/config.h"
+#include "meshvpn/daemon.h"
 #include "meshvpn/keys.h"
 #include "meshvpn/log.h"
 #include "meshvpn/node.h"
@@ -39,17 +40,6 @@ static int check_implemented(const struct config *cfg)
 		what = "listen: ws:// (WebSocket proxy)";
 	else if (cfg->beacon_store || cfg->beacon_load)
 		what = "beacon store/load";
-	else if (cfg->daemon)
-		what = "--daemon";
-	else if (cfg->pid_file)
-		what = "pid-file";
-	else if (cfg->user || cfg->group)
-		what = "user/group (privilege dropping)";
-	else if (cfg->hook)
-		what = "hook";
-	for (int i = 0; !what && i < CONFIG_HOOK_COUNT; i++)
-		if (cfg->hooks[i])
-			what = "hooks";
 	if ((cfg->flags & CONFIG_HAS_PORT_FORWARDING) && cfg->port_forwarding && !what)
 		what = "port-forwarding (UPnP); set it to false or pass --no-port-forwarding";
 	if (what) {
@@ -64,6 +54,7 @@ static int cmd_run(const struct cli *cli)
 	struct config cfg;
 	struct config_error err;
 	struct node *node = NULL;
+	struct daemon d;
 	int r, status = EXIT_FAILURE;
 
 	r = config_build(&cfg, cli, &err);
@@ -77,24 +68,32 @@ static int cmd_run(const struct cli *cli)
 		return EXIT_USAGE;
 	}
 	log_set_level(cfg.log_level);
-	if (cfg.log_file) {
-		r = log_open_file(cfg.log_file);
-		if (r < 0) {
-			fprintf(stderr, "meshvpn: cannot open log file %s: %s\n", cfg.log_file,
-				strerror(-r));
-			config_free(&cfg);
-			return EXIT_FAILURE;
-		}
+	/*
+	 * --daemon forks here, before the set-up: the node's worker thread would not survive a
+	 * later fork. The original process still exits only after daemon_ready(), so the
+	 * device is up and the order of CONFIG.md 11.1 holds as seen from outside. The pid file
+	 * is locked before anything else, so a second instance leaves the log file alone.
+	 */
+	if (daemon_start(&d, cfg.pid_file, cfg.user, cfg.group, cfg.daemon) < 0) {
+		config_free(&cfg);
+		return EXIT_FAILURE;
+	}
+	r = cfg.log_file ? log_open_file(cfg.log_file) : 0;
+	if (r < 0) {
+		log_err("cannot open the log file %s: %s", cfg.log_file, strerror(-r));
+		goto out;
 	}
 	log_info("meshvpn %s starting", MESHVPN_VERSION);
 	if (cfg.port_forwarding)
 		log_info("UPnP port forwarding is not available in this version; continuing without");
 	if (node_new(&cfg, &node) == 0) {
-		if (node_run(node) == 0)
+		if (daemon_ready(&d) == 0 && node_run(node) == 0)
 			status = EXIT_SUCCESS;
 		node_free(node);
 	}
 	log_info("meshvpn stopped");
+out:
+	daemon_end(&d);
 	log_close_file();
 	config_free(&cfg);
 	return status;

@@ -10,23 +10,41 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "meshvpn/algo.h"
+#include "meshvpn/daemon.h"
 #include "meshvpn/log.h"
 #include "node_int.h"
 
 #define NODE_TABLE_CAPACITY 4096
+#define NODE_HOOK_DRAIN_MS 2000 /* at shutdown: how long running hooks are waited for */
 
 static int64_t monotonic_seconds(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
+}
+
+/* ---- hooks (CONFIG.md 8.1) ---- */
+
+void node_hook(struct node *n, enum config_hook_event ev, const struct addr *peer,
+	       const struct peer *p)
+{
+	struct hooks_vars v = {.ifname = n->dev.ifname, .peer = peer};
+
+	if (!hooks_script(n->hooks, ev))
+		return;
+	if (p) {
+		v.claims = p->claims;
+		v.n_claims = p->n_claims;
+		v.node_id = p->has_node_id ? p->node_id : NULL;
+	}
+	(void)hooks_fire(n->hooks, ev, &v); /* failures are logged there */
 }
 
 /* ---- statistics ---- */
@@ -86,8 +104,8 @@ static void write_stats(struct node *n, bool roll)
 	}
 	v.peers = peers, v.traffic = traffic, v.claims = claims, v.cache = cache;
 
-	if (n->cfg->stats_file) {
-		int r = stats_write_file(n->cfg->stats_file, &v);
+	if (n->stats_fd >= 0) {
+		int r = stats_write_fd(n->stats_fd, &v);
 		if (r < 0)
 			log_rl(LOG_WARN, "cannot write the stats file %s: %s", n->cfg->stats_file,
 			       strerror(-r));
@@ -208,6 +226,7 @@ static void node_tick(struct node *n)
 	}
 	/* 6. configured peers */
 	reconnect_tick(n);
+	daemon_watchdog(); /* systemd: the loop is alive */
 	/* 7. statistics */
 	if (n->next_stats <= n->now) {
 		write_stats(n, true);
@@ -278,6 +297,7 @@ static int setup_device(struct node *n)
 	n->dev.src.kind = NODE_SRC_DEVICE;
 	log_info("Opened device %s%s", n->dev.ifname,
 		 n->dev.offloads ? " (with segmentation offloads)" : "");
+	node_hook(n, CONFIG_HOOK_DEVICE_SETUP, NULL, NULL);
 
 	r = device_default_mtu(device_overhead(type), &mtu, route_if);
 	if (r < 0)
@@ -313,6 +333,7 @@ static int setup_device(struct node *n)
 		log_warn("rp_filter of %s is %d, not 1: the host may answer spoofed packets for the "
 			 "VPN (CVE-2019-14899); use --fix-rp-filter",
 			 n->dev.ifname, r);
+	node_hook(n, CONFIG_HOOK_DEVICE_CONFIGURED, NULL, NULL);
 	return 0;
 }
 
@@ -443,6 +464,7 @@ int node_new(const struct config *cfg, struct node **out)
 	n->cfg = cfg;
 	n->net.src.fd = -1;
 	n->dev.src.fd = -1;
+	n->stats_fd = -1;
 	n->loop.epfd = n->loop.timer.fd = n->loop.signal.fd = -1;
 	n->now = n->start = monotonic_seconds();
 	n->rotate_cycle = test_interval(NODE_ENV_TEST_ROTATE, "key rotation");
@@ -475,6 +497,9 @@ int node_new(const struct config *cfg, struct node **out)
 		log_info("Listening on %s", addr_format(&n->net.local, as));
 	}
 
+	r = hooks_new(cfg->hook, cfg->hooks, &n->hooks);
+	if (r < 0)
+		goto fail;
 	r = setup_device(n);
 	if (r < 0)
 		goto fail;
@@ -483,8 +508,13 @@ int node_new(const struct config *cfg, struct node **out)
 	if (r < 0)
 		goto fail;
 	if (cfg->stats_file) {
-		/* like VpnCloud: a fresh file at start */
-		unlink(cfg->stats_file);
+		/* like VpnCloud: a fresh file at start, kept open (still writable as --user) */
+		n->stats_fd = stats_open_file(cfg->stats_file);
+		if (n->stats_fd < 0) {
+			r = n->stats_fd;
+			log_err("cannot create the stats file %s: %s", cfg->stats_file, strerror(-r));
+			goto fail;
+		}
 	}
 	r = setup_crypto(n);
 	if (r < 0)
@@ -561,8 +591,7 @@ static void handle_signals(struct node *n)
 			n->stopping = true;
 			break;
 		case SIGCHLD:
-			while (waitpid(-1, NULL, WNOHANG) > 0)
-				;
+			hooks_reap(n->hooks);
 			break;
 		case SIGUSR1:
 			/* the stats file now, with the counters of the period so far */
@@ -580,6 +609,7 @@ int node_run(struct node *n)
 	struct loop_event ev[LOOP_MAX_EVENTS];
 
 	log_info("Node %s running", n->dev.ifname);
+	node_hook(n, CONFIG_HOOK_VPN_STARTED, NULL, NULL);
 	while (!n->stopping) {
 		int k = loop_wait(&n->loop, ev, LOOP_MAX_EVENTS, -1);
 		if (k < 0) {
@@ -616,6 +646,8 @@ int node_run(struct node *n)
 	}
 
 	/* orderly shutdown (PROTOCOL.md 5.10) */
+	(void)daemon_notify("STOPPING=1");
+	node_hook(n, CONFIG_HOOK_VPN_SHUTDOWN, NULL, NULL);
 	size_t it = 0;
 	for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it))
 		peer_remove(n, p, true, "shutting down");
@@ -624,6 +656,7 @@ int node_run(struct node *n)
 		if (r != 0)
 			log_warn("ifdown command failed with status %d", r);
 	}
+	hooks_drain(n->hooks, NODE_HOOK_DRAIN_MS);
 	return n->exit_status;
 }
 
@@ -640,6 +673,9 @@ void node_free(struct node *n)
 	loop_close(&n->loop);
 	table_free(&n->table);
 	stats_free(&n->stats);
+	if (n->stats_fd >= 0)
+		close(n->stats_fd);
+	hooks_free(n->hooks);
 	session_ctx_free(n->sctx);
 	keys_identity_free(n->ident);
 	free(n->claims);

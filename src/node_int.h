@@ -15,6 +15,7 @@
 #include "meshvpn/bytes.h"
 #include "meshvpn/config.h"
 #include "meshvpn/device.h"
+#include "meshvpn/hooks.h"
 #include "meshvpn/keys.h"
 #include "meshvpn/loop.h"
 #include "meshvpn/net.h"
@@ -172,6 +173,8 @@ struct node {
 	uint64_t unparsable_frames;  /* from the device */
 	uint64_t device_write_errors;
 	int exit_status;	     /* node_run's result once stopping */
+	int stats_fd;	      /* the stats file, kept open (-1: none) */
+	struct hooks *hooks;
 };
 
 /* peers.c */
@@ -215,6 +218,9 @@ void forward_flush(struct node *n);
 /* node.c */
 /* An I/O error on the device or socket: logged; errors that will not go away stop the node. */
 void node_io_error(struct node *n, const char *what, int err);
+/* Fires a hook (CONFIG.md 8.1); peer: PEER, p: CLAIMS/NODE_ID (see struct hooks_vars). */
+void node_hook(struct node *n, enum config_hook_event ev, const struct addr *peer,
+	       const struct peer *p);
 
 /* exchange.c: own addresses, NodeInfo, peer exchange */
 void node_handle_nodeinfo(struct node *n, struct peer *p, const uint8_t *data, size_t len);

@@ -219,8 +219,10 @@ void peer_connect_list(struct node *n, const struct addr *list, size_t count)
 	for (size_t i = 0; i < count; i++)
 		if (node_addr_known(n, &list[i]))
 			return;
-	if (count)
+	if (count) {
 		log_info("Connecting to %s", addr_format(&list[0], as));
+		node_hook(n, CONFIG_HOOK_PEER_CONNECTING, &list[0], NULL);
+	}
 	for (size_t i = 0; i < count; i++)
 		peer_connect(n, &list[i]);
 }

@@ -229,15 +229,25 @@ int stats_write(FILE *f, const struct stats_view *v)
 	return ferror(f) ? -EIO : 0;
 }
 
-int stats_write_file(const char *path, const struct stats_view *v)
+int stats_open_file(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
+	if (unlink(path) < 0 && errno != ENOENT)
 		return -errno;
-	FILE *f = fdopen(fd, "w");
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	return fd < 0 ? -errno : fd;
+}
+
+int stats_write_fd(int fd, const struct stats_view *v)
+{
+	if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
+	int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dupfd < 0)
+		return -errno;
+	FILE *f = fdopen(dupfd, "w");
 	if (!f) {
 		int err = -errno;
-		close(fd);
+		close(dupfd);
 		return err;
 	}
 	int r = stats_write(f, v);

@@ -111,9 +111,10 @@ int device_get_ipv4(const struct device *dev, uint8_t ip4[4], unsigned *prefixle
 
 /*
  * Runs `sh -c cmd` and waits for it (ifup/ifdown), with IFNAME=ifname added to the
- * environment (unless ifname is NULL), stdio inherited, and a clean signal mask and default
- * dispositions in the child. Returns the exit status (0..255, 128 + signal number when
- * killed) or -errno if it could not be started.
+ * environment (unless ifname is NULL) and PASSWORD/PRIVATE_KEY removed, stdio inherited,
+ * and a clean signal mask and default dispositions in the child (hooks_spawn()). Returns
+ * the exit status (0..255, 128 + signal number when killed) or -errno if it could not be
+ * started.
  */
 int device_run_cmd(const char *cmd, const char *ifname) WUR;
 

@@ -89,8 +89,14 @@ struct stats_view {
 const char *stats_format_rate(uint64_t bytes_per_sec, char buf[32]);
 /* Writes the stats file text of PROTOCOL.md 5.12 to f. 0, -EIO or -ENOMEM. */
 int stats_write(FILE *f, const struct stats_view *v) WUR;
-/* Rewrites path with the stats text (mode 0644). 0 or -errno. */
-int stats_write_file(const char *path, const struct stats_view *v) WUR;
+/*
+ * Creates the stats file afresh (an existing one is removed first), mode 0644, and returns
+ * its fd, or -errno. The node keeps it open, as VpnCloud does, so writing still works after
+ * privileges are dropped.
+ */
+int stats_open_file(const char *path) WUR;
+/* Rewrites the open stats file fd with the stats text. 0 or -errno. */
+int stats_write_fd(int fd, const struct stats_view *v) WUR;
 /*
  * The statsd datagram of PROTOCOL.md 5.13 (newline-separated, no trailing newline) for the
  * current period. Returns its length, or -EMSGSIZE.

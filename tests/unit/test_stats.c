@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -699,18 +700,36 @@ static void test_write_file(void **state)
 {
 	struct fixture fx;
 	char path[] = "/tmp/meshvpn-test-stats-XXXXXX";
+	struct stat before, after;
 	int fd, r;
 
 	(void)state;
 	fixture_init(&fx);
+	char link_path[sizeof(path) + 4];
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
-	/* old, longer content is truncated */
+	assert_int_equal(write(fd, "old", 3), 3);
+	close(fd);
+	snprintf(link_path, sizeof(link_path), "%s.old", path);
+	assert_int_equal(link(path, link_path), 0);
+	/* an existing file is replaced by a new, empty one (not truncated in place) */
+	fd = stats_open_file(path);
+	assert_true(fd >= 0);
+	assert_int_equal(stat(path, &after), 0);
+	assert_int_equal(after.st_size, 0);
+	assert_int_equal(after.st_nlink, 1);
+	assert_int_equal(stat(link_path, &before), 0);
+	assert_int_equal(before.st_size, 3);
+	unlink(link_path);
+	mode_t um = umask(0);
+	umask(um);
+	assert_int_equal(after.st_mode & 0777, 0644 & ~um);
+	/* old, longer content is truncated on every write through the kept fd */
 	char junk[8192];
 	memset(junk, 'x', sizeof(junk));
 	assert_int_equal(write(fd, junk, sizeof(junk)), sizeof(junk));
-	close(fd);
-	assert_int_equal(stats_write_file(path, &fx.v), 0);
+	assert_int_equal(stats_write_fd(fd, &fx.v), 0);
+	assert_int_equal(stats_write_fd(fd, &fx.v), 0);
 
 	char *want = write_view(&fx.v, &r);
 	FILE *f = fopen(path, "r");
@@ -721,8 +740,11 @@ static void test_write_file(void **state)
 	fclose(f);
 	assert_text(got, want);
 	free(want);
+	/* the fd keeps working when the path is gone (or no longer writable for us) */
 	unlink(path);
-	assert_int_equal(stats_write_file("/nonexistent-dir/stats", &fx.v), -ENOENT);
+	assert_int_equal(stats_write_fd(fd, &fx.v), 0);
+	close(fd);
+	assert_int_equal(stats_open_file("/nonexistent-dir/stats"), -ENOENT);
 	stats_free(&fx.s);
 }
 
