@@ -30,6 +30,16 @@ ls /var/log/meshvpn-* >/dev/null 2>&1 && { log "SKIP: /var/log/meshvpn-* exist";
 
 NET=pkgtest
 UNIT=/lib/systemd/system/meshvpn@.service
+# dpkg ARGS...: dpkg, waiting (up to 120 s) while another dpkg/apt holds its lock
+dpkg() {
+	_tries=0
+	while :; do
+		command dpkg "$@" >"$T_DIR/dpkg.out" 2>&1 && { cat "$T_DIR/dpkg.out"; return 0; }
+		grep -q "lock" "$T_DIR/dpkg.out" && [ $_tries -lt 60 ] || { cat "$T_DIR/dpkg.out"; return 1; }
+		_tries=$((_tries + 1))
+		sleep 2
+	done
+}
 pkg_cleanup() {
 	# our instance first, so nothing writes below /var/log after the purge
 	for e in $T_PIDS; do kill -TERM "${e%%:*}" 2>/dev/null; done
