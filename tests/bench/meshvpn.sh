@@ -2,9 +2,14 @@
 # Router mode over TUN, every node lists every other node as a peer, one shared password
 # (identical to running VpnCloud with -p). The cipher is picked by the start-up speed test
 # unless MESHVPN_ALGO forces one (aes128, aes256, chacha20).
-# Binary: MESHVPN_BIN (default: meshvpn from PATH).
+# Binary: MESHVPN_BIN (default: meshvpn from PATH). MESHVPN_OFFLOAD=0 turns the TUN
+# offloads off (see meshvpn-nooffload.sh, which does that under its own name).
 #   MESHVPN_BIN=$PWD/meshvpn ../shared/bench/netns-bench.sh $PWD/tests/bench/meshvpn.sh
-PROFILE_NAME=meshvpn
+PROFILE_NAME=${PROFILE_NAME:-meshvpn} # the harness clears it before loading a profile
+case $PROFILE_NAME in
+*nooffload) MV_OFFLOAD=0 ;;
+*) MV_OFFLOAD=${MESHVPN_OFFLOAD:-1} ;;
+esac
 : "${MESHVPN_BIN:=meshvpn}" "${MESHVPN_ALGO:=}"
 PROFILE_CRYPTO=${MESHVPN_ALGO:-"fastest of AES128/AES256/CHACHA20 (start-up benchmark)"}
 PROFILE_MTU=${MESHVPN_MTU:-$BENCH_TUN_MTU}
@@ -41,7 +46,8 @@ profile_setup() { # WORKDIR
 
 profile_start() { # NS INDEX WORKDIR
 	local ns=$1 i=$2 w=$3 t
-	bench_spawn "$ns" "$i" vpn "$BENCH_LOGDIR/node$i.log" "$MESHVPN_BIN" --config "$w/node$i.net"
+	bench_spawn "$ns" "$i" vpn "$BENCH_LOGDIR/node$i.log" \
+		env MESHVPN_OFFLOAD="$MV_OFFLOAD" "$MESHVPN_BIN" --config "$w/node$i.net"
 	# same payload per packet as every other profile: set the harness MTU once the device is up
 	for ((t = 0; t < 50; t++)); do
 		ip -n "$ns" link show mvb0 >/dev/null 2>&1 && break
