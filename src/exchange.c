@@ -160,9 +160,9 @@ void node_portfwd_stop(struct node *n)
 	if (!n->portfwd)
 		return;
 	int r = portfwd_stop(n->portfwd, PORTFWD_STOP_MS, &code);
-	if (r == 1)
+	if (r == 1) /* the worker may have mapped it before its report was read */
 		log_info("Port forwarding: removed the mapping of %s",
-			 addr_format(&n->upnp_ext, as));
+			 n->upnp_mapped ? addr_format(&n->upnp_ext, as) : "the listen port");
 	else if (r == -EREMOTEIO)
 		log_warn("Port forwarding: the gateway did not remove the mapping (error %d)",
 			 code);
