@@ -146,9 +146,13 @@ check: deps
 	$(MAKE) integration
 
 # Debian packages needed to build and test; installed with apt-get when missing.
+# tests/integration/upnp.sh runs a real IGD: miniupnpd-nftables is the bare daemon (no
+# maintainer scripts, so nothing starts on the host; the "miniupnpd" package adds an init
+# script, debconf questions and uuidd), nftables its firewall, miniupnpc the upnpc client.
 DEB_DEPS := gcc make pkg-config libc6-dev libsodium-dev libssl-dev libminiupnpc-dev \
 	libwslay-dev libyaml-dev libjansson-dev libcmocka-dev clang libclang-rt-14-dev \
 	iproute2 iputils-ping iperf3 procps ethtool \
+	miniupnpd-nftables nftables miniupnpc \
 	debhelper dpkg-dev fakeroot lintian groff-base mandoc systemd
 deps:
 	@missing=""; for p in $(DEB_DEPS); do \

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
  * exchange.c - what the node tells its peers and learns from them: own addresses
- * (PROTOCOL.md 5.8), the own NodeInfo (4.5), received NodeInfo and peer exchange (5.6).
+ * (PROTOCOL.md 5.8) including those UPnP finds (9), the own NodeInfo (4.5), received NodeInfo
+ * and peer exchange (5.6).
  */
 #include <errno.h>
 #include <ifaddrs.h>
@@ -116,8 +117,106 @@ void node_rebuild_own_addrs(struct node *n)
 			}
 		}
 	}
+	if (n->upnp_mapped) { /* internal and external address, as IPv4 entries */
+		node_add_own_addr(n, &n->upnp_int, true);
+		node_add_own_addr(n, &n->upnp_ext, true);
+	}
 	collect_local_ips(n);
 	n->next_own_addrs = n->now + NODE_ADDR_RESET_SECS;
+}
+
+/* ---- UPnP port forwarding (PROTOCOL.md 9): the worker and the addresses it finds ---- */
+
+void node_portfwd_start(struct node *n, uint32_t lease)
+{
+	struct portfwd_params p = {.port = n->listen_port, .bind = n->net.local, .lease = lease};
+	char as[ADDR_STRLEN];
+	int r;
+
+	if (!addr_is_unspecified(&n->net.local) && !addr_is_v4(&n->net.local)) {
+		log_info("Port forwarding: UPnP maps IPv4 only; not used on %s",
+			 addr_format(&n->net.local, as));
+		return;
+	}
+	r = portfwd_start(&p, &n->portfwd);
+	if (r < 0) {
+		log_warn("Port forwarding: cannot start: %s", strerror(-r));
+		return;
+	}
+	portfwd_src(n->portfwd)->kind = NODE_SRC_PORTFWD;
+	r = loop_add(&n->loop, portfwd_src(n->portfwd), EPOLLIN);
+	if (r < 0) {
+		log_warn("Port forwarding: cannot register with epoll: %s", strerror(-r));
+		portfwd_free(n->portfwd);
+		n->portfwd = NULL;
+	}
+}
+
+void node_portfwd_stop(struct node *n)
+{
+	char as[ADDR_STRLEN];
+	int code = 0;
+
+	if (!n->portfwd)
+		return;
+	int r = portfwd_stop(n->portfwd, PORTFWD_STOP_MS, &code);
+	if (r == 1) /* the worker may have mapped it before its report was read */
+		log_info("Port forwarding: removed the mapping of %s",
+			 n->upnp_mapped ? addr_format(&n->upnp_ext, as) : "the listen port");
+	else if (r == -EREMOTEIO)
+		log_warn("Port forwarding: the gateway did not remove the mapping (error %d)",
+			 code);
+	else if (r == -ETIMEDOUT)
+		log_warn("Port forwarding: no answer from the gateway within %u ms; the mapping "
+			 "expires with its lease",
+			 PORTFWD_STOP_MS);
+}
+
+void node_portfwd_events(struct node *n)
+{
+	struct portfwd_event ev;
+	char as[ADDR_STRLEN];
+
+	while (portfwd_take(n->portfwd, &ev)) {
+		switch (ev.kind) {
+		case PORTFWD_EV_MAPPED: {
+			bool moved = n->upnp_mapped && (!addr_equal(&n->upnp_ext, &ev.external) ||
+							!addr_equal(&n->upnp_int, &ev.internal));
+			n->upnp_int = ev.internal;
+			n->upnp_ext = ev.external;
+			n->upnp_mapped = true;
+			if (moved) {
+				node_rebuild_own_addrs(n); /* drops the old external address */
+			} else {
+				node_add_own_addr(n, &n->upnp_int, true);
+				node_add_own_addr(n, &n->upnp_ext, true);
+			}
+			n->next_nodeinfo = n->now; /* tell the peers now, not a round later */
+			if (ev.lease)
+				log_info("Port forwarding: external address %s (lease %u s)",
+					 addr_format(&ev.external, as), ev.lease);
+			else
+				log_info("Port forwarding: external address %s (permanent lease)",
+					 addr_format(&ev.external, as));
+			break;
+		}
+		case PORTFWD_EV_REFRESHED:
+			log_debug("Port forwarding: renewed %s (lease %u s)",
+				  addr_format(&ev.external, as), ev.lease);
+			break;
+		case PORTFWD_EV_LOST:
+			n->upnp_mapped = false; /* no longer announced after the next rebuild */
+			log_warn("Port forwarding: mapping lost: %s; retrying every %u s", ev.why,
+				 PORTFWD_RETRY_SECS);
+			break;
+		case PORTFWD_EV_NO_IGD:
+			log_info("Port forwarding: %s; continuing without", ev.why);
+			break;
+		case PORTFWD_EV_FAILED:
+			log_warn("Port forwarding failed: %s; continuing without", ev.why);
+			break;
+		}
+	}
 }
 
 /* ---- the own NodeInfo ---- */

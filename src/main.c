@@ -40,8 +40,6 @@ static int check_implemented(const struct config *cfg)
 		what = "listen: ws:// (WebSocket proxy)";
 	else if (cfg->beacon_store || cfg->beacon_load)
 		what = "beacon store/load";
-	if ((cfg->flags & CONFIG_HAS_PORT_FORWARDING) && cfg->port_forwarding && !what)
-		what = "port-forwarding (UPnP); set it to false or pass --no-port-forwarding";
 	if (what) {
 		fprintf(stderr, "meshvpn: %s: not implemented yet\n", what);
 		return -ENOSYS;
@@ -84,8 +82,6 @@ static int cmd_run(const struct cli *cli)
 		goto out;
 	}
 	log_info("meshvpn %s starting", MESHVPN_VERSION);
-	if (cfg.port_forwarding)
-		log_info("UPnP port forwarding is not available in this version; continuing without");
 	if (node_new(&cfg, &node) == 0) {
 		if (daemon_ready(&d) == 0 && node_run(node) == 0)
 			status = EXIT_SUCCESS;

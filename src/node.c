@@ -545,6 +545,8 @@ int node_new(const struct config *cfg, struct node **out)
 		log_err("cannot register with epoll: %s", strerror(-r));
 		goto fail;
 	}
+	if (cfg->port_forwarding && !listen.ws)
+		node_portfwd_start(n, 2 * test_interval(NODE_ENV_TEST_UPNP, "UPnP lease renewal"));
 	node_rebuild_own_addrs(n);
 	n->next_stats = n->now + n->stats_interval;
 	n->next_nodeinfo = n->now;
@@ -641,6 +643,9 @@ int node_run(struct node *n)
 			case NODE_SRC_RESOLVER:
 				handle_resolved(n);
 				break;
+			case NODE_SRC_PORTFWD:
+				node_portfwd_events(n);
+				break;
 			}
 		}
 	}
@@ -656,6 +661,7 @@ int node_run(struct node *n)
 		if (r != 0)
 			log_warn("ifdown command failed with status %d", r);
 	}
+	node_portfwd_stop(n);
 	hooks_drain(n->hooks, NODE_HOOK_DRAIN_MS);
 	return n->exit_status;
 }
@@ -666,6 +672,7 @@ void node_free(struct node *n)
 		return;
 	peers_free(n);
 	resolver_free(n->resolver);
+	portfwd_free(n->portfwd);
 	if (n->net.src.fd >= 0)
 		net_close(&n->net);
 	if (n->dev.src.fd >= 0)

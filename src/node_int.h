@@ -23,6 +23,7 @@
 #include "meshvpn/nodeinfo.h"
 #include "meshvpn/offload.h"
 #include "meshvpn/payload.h"
+#include "meshvpn/portfwd.h"
 #include "meshvpn/resolve.h"
 #include "meshvpn/session.h"
 #include "meshvpn/stats.h"
@@ -57,6 +58,7 @@ enum node_src_kind {
 	NODE_SRC_DEVICE = LOOP_KIND_USER,
 	NODE_SRC_NET,
 	NODE_SRC_RESOLVER,
+	NODE_SRC_PORTFWD,
 };
 
 /* An established peer (PROTOCOL.md 5.3), keyed by the address it is connected on. */
@@ -112,6 +114,9 @@ struct node {
 	struct device dev;
 	struct net net;
 	struct resolver *resolver;
+	struct portfwd *portfwd; /* UPnP worker (NULL: off or not started) */
+	bool upnp_mapped;	 /* upnp_int/upnp_ext are own addresses (PROTOCOL.md 5.8) */
+	struct addr upnp_int, upnp_ext;
 	enum payload_kind kind;
 	unsigned table_flags;
 	struct table table;
@@ -235,5 +240,13 @@ bool node_payload_ok(const uint8_t *payload, size_t len, void *arg);
 bool node_is_own_addr(struct node *n, const struct addr *a);
 void node_add_own_addr(struct node *n, const struct addr *a, bool v4_wire);
 void node_rebuild_own_addrs(struct node *n);
+/*
+ * UPnP (PROTOCOL.md 9): starts the worker for a UDP socket (IPv4 only; lease 0 = default,
+ * failures are logged, not fatal); takes its reports (own addresses, log); removes the mapping
+ * at shutdown, waiting at most PORTFWD_STOP_MS for the gateway.
+ */
+void node_portfwd_start(struct node *n, uint32_t lease);
+void node_portfwd_events(struct node *n);
+void node_portfwd_stop(struct node *n);
 
 #endif

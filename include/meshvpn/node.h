@@ -19,6 +19,8 @@ struct node;
 #define NODE_ENV_TEST_ROTATE "MESHVPN_TEST_ROTATE_SECS"
 /* Test-only: stats file / statsd interval in seconds instead of 60. */
 #define NODE_ENV_TEST_STATS "MESHVPN_TEST_STATS_SECS"
+/* Test-only: UPnP lease renewal interval in seconds (lease twice that) instead of 900. */
+#define NODE_ENV_TEST_UPNP "MESHVPN_TEST_UPNP_REFRESH_SECS"
 
 /*
  * Everything up to the main loop, in VpnCloud's order (PROTOCOL.md 5.1): socket, device
