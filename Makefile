@@ -103,12 +103,12 @@ asan:
 
 build/fuzz/obj/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(call say,CLANG,$<)$(CLANG) -std=gnu11 -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) -g -O1 \
+	$(call say,CLANG,$<)$(CLANG) -std=gnu11 -D_GNU_SOURCE $(WARN) -Iinclude $(PKG_CFLAGS) -g -O1 \
 		-fsanitize=fuzzer-no-link,address,undefined -DMESHVPN_FUZZ -MMD -MP -c -o $@ $<
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	@mkdir -p $(@D)
-	$(call say,CLANG,$@)$(CLANG) -std=gnu11 -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) -g -O1 \
+	$(call say,CLANG,$@)$(CLANG) -std=gnu11 -D_GNU_SOURCE $(WARN) -Iinclude $(PKG_CFLAGS) -g -O1 \
 		-fsanitize=fuzzer,address,undefined -DMESHVPN_FUZZ -o $@ $< $(FUZZ_OBJS) $(LIBS)
 
 fuzz: $(FUZZERS)
