@@ -170,11 +170,22 @@ int daemon_pidfile_open(const char *path, int *fd)
 	/* O_NOFOLLOW: a symlink planted in a shared directory must not redirect our writes */
 	int f = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
 
+	struct stat st;
+	int err = 0;
+
 	*fd = -1;
 	if (f < 0)
 		return -errno;
-	if (flock(f, LOCK_EX | LOCK_NB) < 0) {
-		int err = -errno;
+	if (fstat(f, &st) < 0)
+		err = -errno;
+	else if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
+		err = -EINVAL; /* not a plain file of its own: refuse to write into it */
+	else if (flock(f, LOCK_EX | LOCK_NB) < 0)
+		err = -errno;
+	/* the previous instance's pid must not linger until we write ours */
+	else if (ftruncate(f, 0) < 0)
+		err = -errno;
+	if (err) {
 		close(f);
 		return err;
 	}
@@ -351,10 +362,11 @@ int daemon_ready(struct daemon *d)
 		if (chdir("/") < 0)
 			log_warn_errno("chdir /");
 		umask(027);
-		if (d->pid_fd >= 0 && (ids->has_uid || ids->has_gid) &&
-		    fchown(d->pid_fd, ids->has_uid ? ids->uid : (uid_t)-1,
-			   ids->has_gid ? ids->gid : (gid_t)-1) < 0)
-			log_warn_errno("cannot chown the pid file %s", d->pid_path);
+		/*
+		 * Unlike VpnCloud the pid file stays root's: every write goes through the fd
+		 * opened before the privilege drop, and an unprivileged owner could otherwise
+		 * write any pid into a file that root's scripts send signals to.
+		 */
 	}
 	r = daemon_drop_privileges(ids);
 	if (r < 0) {

@@ -82,11 +82,15 @@ static void send_data(struct node *n, struct peer *p, struct buf *b)
 	queue(n, b, &p->addr);
 }
 
-/* A spare buffer, free until the next flush. */
+/*
+ * A spare buffer, free until the next flush. The flush that makes room happens here, before
+ * taking, and the tx queue then has room for it: nothing can flush (and so recycle the
+ * spares) between taking a spare and queueing it.
+ */
 static struct buf *spare_take(struct node *n)
 {
-	if (n->spare_used == NET_BATCH)
-		forward_flush(n); /* every spare is queued: send them, then reuse */
+	if (n->spare_used == NET_BATCH || net_tx_full(&n->tx))
+		forward_flush(n);
 	struct buf *c = &n->spare[n->spare_used++];
 	buf_reset(c, NODE_HEADROOM);
 	return c;
@@ -99,7 +103,11 @@ static struct buf *spare_copy(struct node *n, const struct buf *b)
 	return c;
 }
 
-static void outbound(struct node *n, struct buf *b)
+/*
+ * A packet from the device. b is consumed: it is queued for sending (its final use) unless
+ * borrowed, in which case every destination gets a copy and b stays the caller's.
+ */
+static void outbound(struct node *n, struct buf *b, bool borrowed)
 {
 	struct vaddr src, dst;
 
@@ -112,7 +120,7 @@ static void outbound(struct node *n, struct buf *b)
 	if (id) {
 		struct peer *p = peer_by_id(n, id);
 		if (p && session_is_established(p->sess)) {
-			send_data(n, p, b);
+			send_data(n, p, borrowed ? spare_copy(n, b) : b);
 			return;
 		}
 	}
@@ -131,7 +139,7 @@ static void outbound(struct node *n, struct buf *b)
 		last = p;
 	}
 	if (last)
-		send_data(n, last, b);
+		send_data(n, last, borrowed ? spare_copy(n, b) : b);
 }
 
 /*
@@ -155,16 +163,18 @@ static void outbound_gso(struct node *n, struct buf *b, const struct offload_hdr
 	if (id)
 		p = peer_by_id(n, id);
 	if (!p || !session_is_established(p->sess)) {
-		/* broadcast or no destination: the general path, one segment at a time */
+		/*
+		 * Broadcast or no destination: the general path, one segment at a time, cut
+		 * into a buffer of its own (outside the spare pool, which flushes recycle).
+		 */
+		struct buf *c = &n->segbuf;
 		for (;;) {
-			struct buf *c = spare_take(n);
+			buf_reset(c, NODE_HEADROOM);
 			int len = offload_seg_next(&seg, buf_data(c), buf_tailroom(c) - SESSION_TAILROOM);
-			if (len <= 0) {
-				n->spare_used--;
+			if (len <= 0)
 				break;
-			}
 			c->len = (uint32_t)len;
-			outbound(n, c);
+			outbound(n, c, true);
 		}
 		return;
 	}
@@ -210,8 +220,7 @@ static void outbound_gso(struct node *n, struct buf *b, const struct offload_hdr
 		}
 		train->len = pos;
 		p->last_tx = p->last_data_tx = n->now;
-		if (net_tx_full(&n->tx))
-			forward_flush(n);
+		/* spare_take() left room in the queue for this train */
 		if (net_tx_add_train(&n->tx, train, &p->addr, count > 1 ? (uint16_t)dlen0 : 0) < 0)
 			n->net.stats.tx_dropped += count;
 	}
@@ -239,6 +248,12 @@ void forward_device_readable(struct node *n)
 			break;
 		for (int i = 0; i < cnt; i++) {
 			struct buf *b = bufs[i];
+			if (b->off + b->len >= NODE_BUF_SIZE - SESSION_TAILROOM) {
+				/* filled the buffer: the kernel cut the packet short */
+				n->unparsable_frames++;
+				log_rl(LOG_WARN, "dropped a packet from the device: too large");
+				continue;
+			}
 			if (vh) {
 				struct offload_hdr h;
 				if (b->len < vh) {
@@ -257,7 +272,7 @@ void forward_device_readable(struct node *n)
 					continue;
 				}
 			}
-			outbound(n, b);
+			outbound(n, b, false);
 		}
 		forward_flush(n);
 		if (cnt < NET_BATCH)

@@ -275,6 +275,15 @@ static int resend(struct handshake *h, struct buf *out)
 	return HS_REPLY;
 }
 
+/* Resends the last message; only a reply that fits in out uses up this tick's one reply. */
+static int reply_once(struct handshake *h, struct buf *out)
+{
+	int r = resend(h, out);
+	if (r == HS_REPLY)
+		h->replied = true;
+	return r;
+}
+
 static int fatal(struct handshake *h)
 {
 	h->next_stage = HS_CLOSING;
@@ -441,8 +450,7 @@ int hs_handle(struct handshake *h, uint8_t *msg, size_t len, struct buf *out)
 			 */
 			if (h->replied)
 				return HS_NOTHING;
-			h->replied = true;
-			return resend(h, out);
+			return reply_once(h, out);
 		} else {
 			return fatal(h); /* invalid stage as first message */
 		}
@@ -494,8 +502,7 @@ int hs_nudge(struct handshake *h, struct buf *out)
 {
 	if (h->next_stage != HS_STAGE_PENG || !h->last_msg || h->replied)
 		return HS_NOTHING;
-	h->replied = true;
-	return resend(h, out);
+	return reply_once(h, out);
 }
 
 bool hs_take_core(struct handshake *h, struct frame_core *dst)

@@ -191,7 +191,19 @@ int hooks_spawn(const char *cmd, char *const envp[], pid_t *pid)
 		sigaddset(&set, reset[i]);
 	posix_spawnattr_setsigdefault(&attr, &set);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	err = posix_spawn(pid, "/bin/sh", NULL, &attr, argv, envp);
+	/*
+	 * Only stdin/stdout/stderr reach the script: our own fds are close-on-exec, but
+	 * libraries' (miniupnpc's sockets) are not.
+	 */
+	posix_spawn_file_actions_t fa;
+	err = posix_spawn_file_actions_init(&fa);
+	if (err) {
+		posix_spawnattr_destroy(&attr);
+		return -err;
+	}
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	err = posix_spawn(pid, "/bin/sh", &fa, &attr, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	return -err;
 }

@@ -39,6 +39,11 @@ int loop_init(struct loop *loop, unsigned period_ms)
 	loop->signal.kind = LOOP_KIND_SIGNAL;
 	loop->generation = 0;
 
+	/*
+	 * An inherited "ignore SIGCHLD" would make the kernel reap our children itself: ifup
+	 * would see ECHILD and hook slots would never be freed. Default it, then block it.
+	 */
+	signal(SIGCHLD, SIG_DFL);
 	sigemptyset(&mask);
 	for (size_t i = 0; i < ARRAY_SIZE(loop_signals); i++)
 		sigaddset(&mask, loop_signals[i]);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /* main.c - command-line entry: subcommand dispatch, configuration, running the node. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,8 @@ int main(int argc, char **argv)
 	struct config_error err;
 	int status;
 
+	/* a closed stderr pipe (or any socket) must never kill the node; children get it back */
+	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "meshvpn: libsodium failed to initialise\n");
 		return EXIT_FAILURE;

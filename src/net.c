@@ -38,6 +38,7 @@ int net_open(struct net *net, const struct addr *listen)
 
 	net->src.fd = -1;
 	memset(&net->stats, 0, sizeof(net->stats));
+	net->n_nogso = 0;
 	memset(&net->local, 0, sizeof(net->local));
 	if (listen)
 		bind_addr = *listen;
@@ -228,6 +229,53 @@ struct tx_cursor {
 	uint32_t off;
 };
 
+static int64_t coarse_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec;
+}
+
+/*
+ * Destinations for which the kernel refused a UDP_SEGMENT send (EMSGSIZE: the path MTU is
+ * below the datagram size, so the datagrams must be fragmented, which GSO never does).
+ * Their trains go out datagram by datagram for a while; other peers keep GSO.
+ */
+static bool nogso_has(struct net *net, const struct addr *dst)
+{
+	if (!net->n_nogso)
+		return false;
+	int64_t now = coarse_seconds();
+	for (unsigned i = 0; i < net->n_nogso; i++) {
+		if (net->nogso[i].until <= now) {
+			net->nogso[i--] = net->nogso[--net->n_nogso];
+			continue;
+		}
+		if (addr_equal(&net->nogso[i].dst, dst))
+			return true;
+	}
+	return false;
+}
+
+static void nogso_add(struct net *net, const struct addr *dst)
+{
+	unsigned i = net->n_nogso < NET_NOGSO ? net->n_nogso++ : (unsigned)(coarse_seconds() %
+										  NET_NOGSO);
+	net->nogso[i].dst = *dst;
+	net->nogso[i].until = coarse_seconds() + NET_NOGSO_SECS;
+}
+
+/* Datagrams left in the queue from cursor c on. */
+static unsigned datagrams_left(const struct net_tx *tx, unsigned q, struct tx_cursor c)
+{
+	unsigned d = 0;
+	for (unsigned k = c.k; k < q; k++, c.off = 0) {
+		uint32_t len = tx->bufs[k]->len - c.off;
+		d += tx->seg[k] ? (len + tx->seg[k] - 1) / tx->seg[k] : 1;
+	}
+	return d;
+}
+
 /* Fills msgs from the queued entries at *c; returns the number of messages built. */
 static unsigned build_msgs(struct net *net, struct net_tx *tx, unsigned q, struct tx_cursor *c)
 {
@@ -239,17 +287,18 @@ static unsigned build_msgs(struct net *net, struct net_tx *tx, unsigned q, struc
 		socklen_t sl = addr_to_sockaddr(&tx->dst[c->k], &tx->names[m], net->family);
 
 		if (!sl) { /* IPv6 destination on the AF_INET fallback socket */
-			net->stats.tx_errors += seg ? (b->len + seg - 1) / seg : 1;
+			net->stats.tx_errors += seg ? (b->len - c->off + seg - 1) / seg : 1;
 			c->k++, c->off = 0;
 			continue;
 		}
+		bool gso = seg && net->gso && !nogso_has(net, &tx->dst[c->k]);
 		uint32_t len = b->len - c->off;
-		if (seg && !net->gso)
+		if (seg && !gso)
 			len = MIN(len, (uint32_t)seg); /* one datagram of the train */
 		tx->iov[m].iov_base = buf_data(b) + c->off;
 		tx->iov[m].iov_len = len;
 		init_msghdr(&tx->msgs[m].msg_hdr, &tx->names[m], sl, &tx->iov[m]);
-		if (seg && net->gso) {
+		if (gso) {
 			struct msghdr *h = &tx->msgs[m].msg_hdr;
 			h->msg_control = tx->ctrl[m].buf;
 			h->msg_controllen = sizeof(tx->ctrl[m].buf);
@@ -259,7 +308,9 @@ static unsigned build_msgs(struct net *net, struct net_tx *tx, unsigned q, struc
 			cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
 			memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
 		}
-		tx->entry[m++] = c->k;
+		tx->entry[m] = c->k;
+		tx->eoff[m] = c->off;
+		tx->gso_msg[m++] = gso;
 		c->off += len;
 		if (c->off >= b->len)
 			c->k++, c->off = 0;
@@ -267,12 +318,12 @@ static unsigned build_msgs(struct net *net, struct net_tx *tx, unsigned q, struc
 	return m;
 }
 
-/* Datagrams a sent message carried. */
-static unsigned msg_datagrams(const struct net_tx *tx, unsigned m, bool gso)
+/* Datagrams a built message carries. */
+static unsigned msg_datagrams(const struct net_tx *tx, unsigned m)
 {
 	uint16_t seg = tx->seg[tx->entry[m]];
 	size_t len = tx->iov[m].iov_len;
-	return seg && gso ? (unsigned)((len + seg - 1) / seg) : 1;
+	return tx->gso_msg[m] ? (unsigned)((len + seg - 1) / seg) : 1;
 }
 
 int net_tx_flush(struct net *net, struct net_tx *tx)
@@ -284,8 +335,6 @@ int net_tx_flush(struct net *net, struct net_tx *tx)
 
 	tx->n = 0;
 	while (c.k < q) {
-		struct tx_cursor start = c;
-		bool gso = net->gso;
 		unsigned n = build_msgs(net, tx, q, &c), i = 0;
 
 		while (i < n) {
@@ -293,7 +342,7 @@ int net_tx_flush(struct net *net, struct net_tx *tx)
 
 			if (r > 0) {
 				for (unsigned j = i; j < i + (unsigned)r; j++) {
-					unsigned d = msg_datagrams(tx, j, gso);
+					unsigned d = msg_datagrams(tx, j);
 					net->stats.tx_packets += d;
 					net->stats.tx_bytes += tx->msgs[j].msg_len;
 					sent += (int)d;
@@ -308,40 +357,45 @@ int net_tx_flush(struct net *net, struct net_tx *tx)
 			int e = r < 0 ? errno : EAGAIN;
 			if (e == EINTR)
 				continue;
-			if (e == EAGAIN || e == EWOULDBLOCK) {
-				if (wait_writable(net->src.fd, &w))
+			if (e == EAGAIN || e == EWOULDBLOCK || socket_error(e)) {
+				if ((e == EAGAIN || e == EWOULDBLOCK) && wait_writable(net->src.fd, &w))
 					continue;
+				/* the buffer stays full (or the socket is broken): drop the rest */
+				unsigned d = datagrams_left(tx, q, c);
 				for (unsigned j = i; j < n; j++)
-					net->stats.tx_dropped += msg_datagrams(tx, j, gso);
-				log_rl(LOG_DEBUG, "net: send buffer full, dropped %u messages", n - i);
-				/* drop the rest of the queue as well: the buffer stays full */
+					d += msg_datagrams(tx, j);
+				if (socket_error(e)) {
+					net->stats.tx_errors += d;
+					return -e;
+				}
+				net->stats.tx_dropped += d;
+				log_rl(LOG_DEBUG, "net: send buffer full, dropped %u datagrams", d);
 				return sent;
 			}
-			if (socket_error(e)) {
-				net->stats.tx_errors += n - i;
-				return -e;
-			}
-			if (gso && tx->seg[tx->entry[i]] && (e == EIO || e == EINVAL)) {
+			if (tx->gso_msg[i] && (e == EMSGSIZE || e == EINVAL || e == EIO)) {
 				/*
-				 * No UDP GSO on this path (e.g. no checksum offload on the egress
-				 * device): send trains datagram by datagram from now on, and
-				 * rebuild from the failed message.
+				 * The kernel refused UDP segmentation. EIO: the egress device cannot
+				 * do checksum offload, so no GSO at all from now on; EMSGSIZE/EINVAL:
+				 * this path's MTU is below the datagram size (only fragmentation
+				 * helps, which GSO never does). Either way: rebuild from the failed
+				 * message, which now goes out datagram by datagram.
 				 */
-				log_info("net: UDP segmentation offload refused (%s); sending "
-					 "datagrams one by one",
-					 strerror(e));
-				net->gso = false;
-				c = start;
-				for (unsigned j = 0; j < i; j++) { /* skip what went out already */
-					c.off += (uint32_t)tx->iov[j].iov_len;
-					if (c.off >= tx->bufs[c.k]->len)
-						c.k++, c.off = 0;
+				if (e == EIO) {
+					log_info("net: UDP segmentation offload refused (%s); sending "
+						 "datagrams one by one",
+						 strerror(e));
+					net->gso = false;
+				} else {
+					char as[ADDR_STRLEN];
+					log_rl(LOG_DEBUG, "net: no UDP segmentation towards %s (%s)",
+					       addr_format(&tx->dst[tx->entry[i]], as), strerror(e));
+					nogso_add(net, &tx->dst[tx->entry[i]]);
 				}
-				i = n;
+				c = (struct tx_cursor){.k = tx->entry[i], .off = tx->eoff[i]};
 				break;
 			}
 			/* One destination failed (no route, EPERM by a firewall, port 0): skip it. */
-			net->stats.tx_errors += msg_datagrams(tx, i, gso);
+			net->stats.tx_errors += msg_datagrams(tx, i);
 			log_rl(LOG_DEBUG, "net: send failed: %s", strerror(e));
 			i++;
 		}

@@ -414,7 +414,7 @@ static int setup_crypto(struct node *n)
 
 static int setup_buffers(struct node *n)
 {
-	size_t count = 3 * NET_BATCH + 1;
+	size_t count = 3 * NET_BATCH + 2;
 
 	n->pool = aligned_alloc(64, count * NODE_BUF_SIZE_ALIGNED);
 	n->nodeinfo_buf = malloc(NODEINFO_MAX_ENCODED_LEN);
@@ -430,6 +430,8 @@ static int setup_buffers(struct node *n)
 			all[k][i] = (struct buf){.base = p, .size = NODE_BUF_SIZE};
 	}
 	n->ctl = (struct buf){.base = p, .size = NODE_BUF_SIZE};
+	p += NODE_BUF_SIZE_ALIGNED;
+	n->segbuf = (struct buf){.base = p, .size = NODE_BUF_SIZE};
 	return 0;
 }
 

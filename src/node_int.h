@@ -30,9 +30,12 @@
 #include "meshvpn/table.h"
 
 #define NODE_ID_LEN 16
-#define NODE_BUF_SIZE (SESSION_BUF_SIZE + SESSION_HEADROOM + 1)
-#define NODE_BUF_SIZE_ALIGNED ((NODE_BUF_SIZE + 63) & ~(size_t)63)
 #define NODE_HEADROOM (SESSION_HEADROOM + 1) /* the frame header and the inner type byte */
+#define NODE_MAX_PACKET (40 + 65535)	     /* largest IPv6 packet a TUN read can return */
+/* a device read: headroom, virtio header, packet, AEAD tag; a datagram fits as well */
+#define NODE_BUF_SIZE (NODE_HEADROOM + DEVICE_VNET_HDR_LEN + NODE_MAX_PACKET + SESSION_TAILROOM)
+_Static_assert(NODE_BUF_SIZE >= SESSION_HEADROOM + SESSION_BUF_SIZE, "session buffer size");
+#define NODE_BUF_SIZE_ALIGNED ((NODE_BUF_SIZE + 63) & ~(size_t)63)
 #define NODE_HASH_BUCKETS 1024
 #define NODE_DEVQ 512 /* received packets waiting for the device write at the end of a round */
 #define NODE_MAX_INITIATORS 512  /* our own handshakes in progress */
@@ -163,6 +166,7 @@ struct node {
 	struct buf spare[NET_BATCH]; /* broadcast copies and control messages */
 	unsigned spare_used;
 	struct buf ctl;		     /* one control message at a time */
+	struct buf segbuf;	     /* one segment of a super-packet with no single destination */
 	struct net_rx rx;
 	struct net_tx tx;
 	struct offload_pkt devq[NODE_DEVQ]; /* received DATA for the device, in order */

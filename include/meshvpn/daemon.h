@@ -41,8 +41,9 @@ int daemon_start(struct daemon *d, const char *pid_file, const char *user, const
 
 /*
  * After set-up (device up, socket bound, initial connections). In daemon mode: chdir("/"),
- * umask 027, stdio to /dev/null (logging goes to the log file only), pid file chowned to
- * the target user/group. Then privileges are dropped (daemon_drop_privileges), the final
+ * umask 027, stdio to /dev/null (logging goes to the log file only); the pid file stays
+ * root's (written through the fd opened as root). Then privileges are dropped
+ * (daemon_drop_privileges), the final
  * pid is written to the pid file, the waiting original process is released (exit 0) and
  * READY=1 is sent to systemd. Errors are logged; 0 or -errno.
  */

@@ -18,6 +18,8 @@
 #define NET_TX_WAIT_MS	 10	   /* at most this long per flush waiting for POLLOUT */
 #define NET_GSO_MAX_SEGS 64	   /* datagrams per UDP_SEGMENT send (kernel UDP_MAX_SEGMENTS) */
 #define NET_GSO_MAX_BYTES 65000	   /* payload bytes per UDP_SEGMENT send */
+#define NET_NOGSO 32		   /* destinations remembered as "no GSO" (path MTU too small) */
+#define NET_NOGSO_SECS 600	   /* ... for this long */
 
 /* Counters, only ever incremented; the caller reads them (stats, statsd). */
 struct net_stats {
@@ -37,6 +39,11 @@ struct net {
 	struct net_stats stats;
 	bool gso;	     /* UDP_SEGMENT sends work (cleared after the kernel refuses one) */
 	bool gro;	     /* UDP_GRO is on: a receive may hold several datagrams */
+	struct {
+		struct addr dst;
+		int64_t until;
+	} nogso[NET_NOGSO]; /* GSO refused for these destinations (EMSGSIZE) */
+	unsigned n_nogso;
 };
 
 /*
@@ -94,7 +101,9 @@ struct net_tx {
 	struct mmsghdr msgs[NET_BATCH];
 	struct iovec iov[NET_BATCH];
 	struct sockaddr_storage names[NET_BATCH];
-	unsigned entry[NET_BATCH];   /* msgs[k] comes from entry[k] */
+	unsigned entry[NET_BATCH];   /* msgs[k] comes from entry[k] ... */
+	uint32_t eoff[NET_BATCH];    /* ... starting at this offset in it */
+	bool gso_msg[NET_BATCH];     /* msgs[k] is a UDP_SEGMENT send */
 	union {
 		char buf[CMSG_SPACE(sizeof(uint16_t))];
 		struct cmsghdr align;

@@ -67,7 +67,8 @@ grep -Eq "^Gid:[[:space:]]+$NOBODY_GID[[:space:]]+$NOBODY_GID[[:space:]]+$NOBODY
 grep -Eq "^Groups:[[:space:]]+$NOBODY_GID[[:space:]]*$" "/proc/$pid/status" ||
 	fail "supplementary groups: $(grep ^Groups "/proc/$pid/status")"
 grep -Eq "^CapEff:[[:space:]]+0+$" "/proc/$pid/status" || fail "capabilities left after the drop"
-[ "$(stat -c %U "$RUN/a.pid")" = nobody ] || fail "pid file not chowned to nobody"
+# root's, not nobody's (unlike VpnCloud): nobody must not be able to redirect root's signals
+[ "$(stat -c %U "$RUN/a.pid")" = root ] || fail "pid file owned by $(stat -c %U "$RUN/a.pid")"
 [ "$(readlink "/proc/$pid/fd/0")" = /dev/null ] || fail "stdin is not /dev/null"
 [ "$(readlink "/proc/$pid/cwd")" = / ] || fail "working directory is not /"
 ls -l "/proc/$pid/fd" | grep -q "$RUN/a.stats" || fail "stats file not kept open"

@@ -32,7 +32,7 @@ t_dump_logs() {
 
 t_cleanup() {
 	rc=$?
-	trap - EXIT INT TERM
+	trap - EXIT HUP INT PIPE TERM
 	for entry in $T_PIDS; do
 		pid=${entry%%:*}
 		kill -TERM "$pid" 2>/dev/null
@@ -55,7 +55,9 @@ t_init() {
 	[ -x "$MESHVPN" ] || { log "binary $MESHVPN missing (run make)"; exit 1; }
 	T_DIR=$(mktemp -d "/tmp/meshvpn-$T_NAME.XXXXXX")
 	trap t_cleanup EXIT
+	trap 'exit 129' HUP
 	trap 'exit 130' INT
+	trap 'exit 141' PIPE
 	trap 'exit 143' TERM
 }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
- * udpsink.c - test-only UDP receiver: binds IPv4 ADDR:PORT, writes every datagram to stdout
- * followed by a line "--", exits after COUNT datagrams or SECONDS.
- * usage: udpsink ADDR PORT COUNT SECONDS
+ * udpsink.c - test-only UDP receiver: binds ADDR:PORT (IPv4 or IPv6), writes every datagram
+ * to stdout followed by a line "--" (or with -q only counts them and prints the count and
+ * the bytes at the end), exits after COUNT datagrams or SECONDS.
+ * usage: udpsink [-q] ADDR PORT COUNT SECONDS
  */
 #include <arpa/inet.h>
 #include <poll.h>
@@ -15,23 +16,44 @@
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET};
-	char buf[65536];
-	int fd, count, got = 0;
+	struct sockaddr_storage ss = {0};
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	static char buf[65536];
+	int fd, count, got = 0, quiet = 0, big = 8 << 20;
+	unsigned long long bytes = 0;
+	socklen_t sl;
 	time_t end;
 
-	if (argc != 5 || inet_pton(AF_INET, argv[1], &sin.sin_addr) != 1) {
-		fprintf(stderr, "usage: udpsink ADDR PORT COUNT SECONDS\n");
+	if (argc > 1 && strcmp(argv[1], "-q") == 0) {
+		quiet = 1;
+		argv++, argc--;
+	}
+	if (argc != 5) {
+		fprintf(stderr, "usage: udpsink [-q] ADDR PORT COUNT SECONDS\n");
 		return 2;
 	}
-	sin.sin_port = htons((unsigned short)atoi(argv[2]));
+	if (inet_pton(AF_INET, argv[1], &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((unsigned short)atoi(argv[2]));
+		sl = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, argv[1], &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((unsigned short)atoi(argv[2]));
+		sl = sizeof(*s6);
+	} else {
+		fprintf(stderr, "udpsink: bad address %s\n", argv[1]);
+		return 2;
+	}
 	count = atoi(argv[3]);
 	end = time(NULL) + atoi(argv[4]);
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+	fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sl) < 0) {
 		perror("udpsink");
 		return 2;
 	}
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 	while (got < count && time(NULL) < end) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		if (poll(&p, 1, 200) <= 0)
@@ -39,10 +61,15 @@ int main(int argc, char **argv)
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
 		if (n < 0)
 			break;
-		fwrite(buf, 1, (size_t)n, stdout);
-		printf("\n--\n");
-		fflush(stdout);
 		got++;
+		bytes += (unsigned long long)n;
+		if (!quiet) {
+			fwrite(buf, 1, (size_t)n, stdout);
+			printf("\n--\n");
+			fflush(stdout);
+		}
 	}
+	if (quiet)
+		printf("%d datagrams %llu bytes\n", got, bytes);
 	return got >= count ? 0 : 1;
 }

@@ -64,7 +64,7 @@ static const char *file_text(const char *path)
 static void test_pidfile(void **state)
 {
 	(void)state;
-	char path[128], link[128];
+	char path[128], slink[128];
 	int fd, fd2;
 
 	path_in_tmp(path, sizeof(path), "a.pid");
@@ -94,9 +94,25 @@ static void test_pidfile(void **state)
 	assert_int_equal(daemon_pidfile_open(path, &fd2), 0);
 	close(fd2);
 	/* no symlinks followed */
-	path_in_tmp(link, sizeof(link), "link.pid");
-	assert_int_equal(symlink(path, link), 0);
-	assert_int_equal(daemon_pidfile_open(link, &fd2), -ELOOP);
+	path_in_tmp(slink, sizeof(slink), "link.pid");
+	assert_int_equal(symlink(path, slink), 0);
+	assert_int_equal(daemon_pidfile_open(slink, &fd2), -ELOOP);
+	/* a stale pid of an earlier instance is gone as soon as the file is opened */
+	path_in_tmp(path, sizeof(path), "stale.pid");
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("99999", f);
+	fclose(f);
+	assert_int_equal(daemon_pidfile_open(path, &fd2), 0);
+	assert_string_equal(file_text(path), "");
+	close(fd2);
+	/* not a plain file of its own: a hard link to another file, a directory */
+	char hard[128];
+	path_in_tmp(hard, sizeof(hard), "hard.pid");
+	assert_int_equal(link(path, hard), 0);
+	assert_int_equal(daemon_pidfile_open(hard, &fd2), -EINVAL);
+	assert_int_equal(daemon_pidfile_open(path, &fd2), -EINVAL); /* nlink 2 as well */
+	unlink(hard);
 	/* missing directory */
 	path_in_tmp(path, sizeof(path), "nodir/x.pid");
 	assert_int_equal(daemon_pidfile_open(path, &fd2), -ENOENT);

@@ -422,6 +422,11 @@ static void test_responder_no_reflection(void **state)
 			assert_memory_equal(buf_data(&t2.b), pong, n);
 		}
 		if (t == 5) { /* mid-way: a nudge is answered once per tick */
+			/* a reply that does not fit does not use up the tick's one reply */
+			uint8_t small[80];
+			struct buf sb = {.base = small, .size = sizeof(small)};
+			buf_reset(&sb, 64);
+			assert_true(hs_nudge(&b, &sb) < 0);
 			tbuf_init(&t2, 64);
 			assert_int_equal(hs_nudge(&b, &t2.b), HS_REPLY);
 			assert_memory_equal(buf_data(&t2.b), pong, n);

@@ -5,6 +5,7 @@
  * running and queued hooks, signal mask and dispositions of hook processes.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -383,9 +384,29 @@ static void test_signals_in_child(void **state)
 	assert_int_equal(sigprocmask(SIG_SETMASK, &old, NULL), 0);
 }
 
+/* Descriptors without close-on-exec (a library's) do not reach the script. */
+static void test_no_fd_leak(void **state)
+{
+	(void)state;
+	struct hooks *h;
+	struct hooks_vars v = {0};
+	char script[128];
+	int fd = open("/dev/null", O_RDONLY); /* no O_CLOEXEC, like miniupnpc's sockets */
+
+	assert_true(fd > 2);
+	snprintf(script, sizeof(script), "test ! -e /proc/self/fd/%d", fd);
+	assert_int_equal(hooks_new(script, NULL, &h), 0);
+	assert_int_equal(hooks_fire(h, CONFIG_HOOK_VPN_STARTED, &v), 0);
+	reap_until(h, 1);
+	assert_int_equal(hooks_stats(h)->last_status, 0);
+	hooks_free(h);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_no_fd_leak),
 	    cmocka_unit_test(test_vars_per_event),
 	    cmocka_unit_test(test_formats),
 	    cmocka_unit_test(test_env_new),

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -136,12 +137,31 @@ static void test_fd_dispatch(void **state)
 	loop_close(&loop);
 }
 
+/* An inherited "ignore SIGCHLD" is undone: children stay waitable (ifup, hooks). */
+static void test_sigchld_default(void **state)
+{
+	(void)state;
+	struct loop loop;
+	int status;
+
+	signal(SIGCHLD, SIG_IGN);
+	assert_int_equal(loop_init(&loop, 1000), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(7);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 7);
+	loop_close(&loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_timer_ticks),
 		cmocka_unit_test(test_signal),
 		cmocka_unit_test(test_fd_dispatch),
+		cmocka_unit_test(test_sigchld_default),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,6 +28,19 @@ int __real_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags);
 static int inject_eagain; /* number of calls to fail with EAGAIN, -1 = all */
 static int sendmmsg_calls;
 
+/* GSO refusal: a UDP_SEGMENT message to this port fails with this errno (0 = off). */
+static int inject_gso_errno;
+static uint16_t inject_gso_port;
+static unsigned gso_sent[2]; /* UDP_SEGMENT messages sent: [0] to inject_gso_port, [1] other */
+
+static uint16_t msg_port(const struct msghdr *h)
+{
+	const struct sockaddr *sa = h->msg_name;
+	if (sa->sa_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)h->msg_name)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)h->msg_name)->sin6_port);
+}
+
 int __wrap_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags)
 {
 	sendmmsg_calls++;
@@ -37,7 +50,21 @@ int __wrap_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags)
 		errno = EAGAIN;
 		return -1;
 	}
-	return __real_sendmmsg(fd, msgs, n, flags);
+	/* like the kernel: send up to the failing message; its error only when it is first */
+	for (unsigned i = 0; inject_gso_errno && i < n; i++) {
+		if (msgs[i].msg_hdr.msg_controllen && msg_port(&msgs[i].msg_hdr) == inject_gso_port) {
+			if (i == 0) {
+				errno = inject_gso_errno;
+				return -1;
+			}
+			n = i;
+		}
+	}
+	int r = __real_sendmmsg(fd, msgs, n, flags);
+	for (int i = 0; i < r; i++)
+		if (msgs[i].msg_hdr.msg_controllen)
+			gso_sent[msg_port(&msgs[i].msg_hdr) == inject_gso_port ? 0 : 1]++;
+	return r;
 }
 
 /* socket is wrapped to pretend the kernel has no IPv6 (ipv6.disable=1). */
@@ -506,6 +533,123 @@ static void test_eagain_policy(void **state)
 	net_close(&b);
 }
 
+/* A plain UDP socket on 127.0.0.1 (no GRO: a UDP_SEGMENT send arrives as datagrams). */
+static int plain_receiver(uint16_t *port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+/* Reads datagrams from fd for up to 1 s; checks the train's pattern and sizes. */
+static unsigned recv_train(int fd, uint32_t seg, uint32_t total, uint8_t tag)
+{
+	uint8_t d[4096];
+	unsigned got = 0;
+	uint32_t seen = 0;
+
+	while (seen < total) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		if (poll(&pfd, 1, 1000) != 1)
+			break;
+		ssize_t r = recv(fd, d, sizeof(d), 0);
+		assert_true(r > 0);
+		assert_int_equal((uint32_t)r, MIN(seg, total - seen));
+		for (ssize_t i = 0; i < r; i++)
+			assert_int_equal(d[i], (uint8_t)(tag + (seen + (uint32_t)i) / seg));
+		seen += (uint32_t)r;
+		got++;
+	}
+	return got;
+}
+
+/* A train of 3 datagrams (100, 100, 50 bytes), byte value tag + datagram index. */
+static struct buf *train(unsigned idx, uint8_t tag)
+{
+	struct buf *b = &pool[idx];
+	buf_reset(b, HEADROOM);
+	uint8_t *p = buf_put(b, 250);
+	for (unsigned i = 0; i < 250; i++)
+		p[i] = (uint8_t)(tag + i / 100);
+	return b;
+}
+
+/*
+ * UDP GSO refused: EMSGSIZE (path MTU too small) for one destination sends its trains
+ * datagram by datagram from then on while others keep GSO; EIO switches GSO off.
+ */
+static void test_gso_fallback(void **state)
+{
+	(void)state;
+	if (!private_netns)
+		skip();
+	struct net net;
+	struct net_tx tx = {0};
+	struct addr lo, d1, d2;
+	uint16_t p1, p2;
+	int r1 = plain_receiver(&p1), r2 = plain_receiver(&p2);
+
+	pool_reset();
+	make_addr(&lo, "127.0.0.1", 0);
+	assert_int_equal(net_open(&net, &lo), 0);
+	assert_true(net.gso);
+	make_addr(&d1, "127.0.0.1", p1);
+	make_addr(&d2, "127.0.0.1", p2);
+	inject_gso_port = p1;
+	inject_gso_errno = EMSGSIZE;
+	memset(gso_sent, 0, sizeof(gso_sent));
+
+	/* plain datagram, train to d1 (refused), train to d2 (GSO) */
+	struct buf *one = &pool[0];
+	buf_reset(one, HEADROOM);
+	memset(buf_put(one, 10), 0x55, 10);
+	assert_int_equal(net_tx_add(&tx, one, &d2), 0);
+	assert_int_equal(net_tx_add_train(&tx, train(1, 0x10), &d1, 100), 0);
+	assert_int_equal(net_tx_add_train(&tx, train(2, 0x20), &d2, 100), 0);
+	assert_int_equal(net_tx_flush(&net, &tx), 7);
+	assert_int_equal(net.stats.tx_packets, 7);
+	assert_int_equal(net.stats.tx_errors, 0);
+	assert_true(net.gso);
+	assert_int_equal(net.n_nogso, 1);
+	assert_int_equal(gso_sent[0], 0);
+	assert_int_equal(gso_sent[1], 1);
+	uint8_t d[64];
+	struct pollfd pfd = {.fd = r2, .events = POLLIN};
+	assert_int_equal(poll(&pfd, 1, 1000), 1);
+	assert_int_equal(recv(r2, d, sizeof(d), 0), 10);
+	assert_int_equal(recv_train(r1, 100, 250, 0x10), 3);
+	assert_int_equal(recv_train(r2, 100, 250, 0x20), 3);
+
+	/* d1 is remembered: no failing GSO attempt any more, d2 still GSO */
+	int calls = sendmmsg_calls;
+	assert_int_equal(net_tx_add_train(&tx, train(3, 0x30), &d1, 100), 0);
+	assert_int_equal(net_tx_add_train(&tx, train(4, 0x40), &d2, 100), 0);
+	assert_int_equal(net_tx_flush(&net, &tx), 6);
+	assert_int_equal(sendmmsg_calls, calls + 1);
+	assert_int_equal(gso_sent[0], 0);
+	assert_int_equal(gso_sent[1], 2);
+	assert_int_equal(recv_train(r1, 100, 250, 0x30), 3);
+	assert_int_equal(recv_train(r2, 100, 250, 0x40), 3);
+
+	/* EIO (no checksum offload on the way out): GSO off for every destination */
+	inject_gso_port = p2;
+	inject_gso_errno = EIO;
+	assert_int_equal(net_tx_add_train(&tx, train(5, 0x50), &d2, 100), 0);
+	assert_int_equal(net_tx_flush(&net, &tx), 3);
+	assert_false(net.gso);
+	assert_int_equal(recv_train(r2, 100, 250, 0x50), 3);
+	inject_gso_errno = 0;
+	net_close(&net);
+	close(r1);
+	close(r2);
+}
+
 static void test_ipv4_fallback(void **state)
 {
 	(void)state;
@@ -558,6 +702,7 @@ int main(void)
 		cmocka_unit_test(test_recv_truncated),
 		cmocka_unit_test(test_eagain_policy),
 		cmocka_unit_test(test_ipv4_fallback),
+		cmocka_unit_test(test_gso_fallback),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
