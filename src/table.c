@@ -435,16 +435,16 @@ uint32_t table_lookup(struct table *t, const struct vaddr *dst, int64_t now)
 	return c->peer;
 }
 
-void table_remove_peer(struct table *t, uint32_t peer)
+
+/* Removes the claims a DROP_PEER or DROP_EXPIRED rule selects (the cache has cache_drop). */
+static void claims_drop(struct table *t, const struct drop_arg *d)
 {
-	struct drop_arg d = {.rule = DROP_PEER, .peer = peer};
 	bool removed = false;
 
-	if (peer == TABLE_PEER_NONE)
-		return;
 	for (size_t i = 0; i < t->n_claims; i++) {
-		if (t->claims[i].peer == peer) {
-			t->claims[i].peer = TABLE_PEER_NONE;
+		struct table_claim *c = &t->claims[i];
+		if (d->rule == DROP_PEER ? c->peer == d->peer : c->expiry < d->now) {
+			c->peer = TABLE_PEER_NONE;
 			removed = true;
 		}
 	}
@@ -452,24 +452,22 @@ void table_remove_peer(struct table *t, uint32_t peer)
 		claims_compact(t);
 		index_rebuild(t);
 	}
+}
+void table_remove_peer(struct table *t, uint32_t peer)
+{
+	struct drop_arg d = {.rule = DROP_PEER, .peer = peer};
+
+	if (peer == TABLE_PEER_NONE)
+		return;
+	claims_drop(t, &d);
 	cache_drop(t, &d);
 }
 
 void table_housekeep(struct table *t, int64_t now)
 {
 	struct drop_arg d = {.rule = DROP_EXPIRED, .now = now};
-	bool removed = false;
 
-	for (size_t i = 0; i < t->n_claims; i++) {
-		if (t->claims[i].expiry < now) {
-			t->claims[i].peer = TABLE_PEER_NONE;
-			removed = true;
-		}
-	}
-	if (removed) {
-		claims_compact(t);
-		index_rebuild(t);
-	}
+	claims_drop(t, &d);
 	cache_drop(t, &d);
 }
 
