@@ -435,7 +435,6 @@ uint32_t table_lookup(struct table *t, const struct vaddr *dst, int64_t now)
 	return c->peer;
 }
 
-
 /* Removes the claims a DROP_PEER or DROP_EXPIRED rule selects (the cache has cache_drop). */
 static void claims_drop(struct table *t, const struct drop_arg *d)
 {
