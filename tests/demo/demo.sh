@@ -11,11 +11,7 @@ step() { printf '\n== %s\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
 
 step "Underlay: namespaces A, B, C on a bridge (192.0.2.1-3)"
-t_bridge
-t_ns a b c
-t_attach a 192.0.2.1
-t_attach b 192.0.2.2
-t_attach c 192.0.2.3
+t_lan a 192.0.2.1 b 192.0.2.2 c 192.0.2.3
 
 step "Starting three nodes (shared password, router mode; A knows B, B knows C)"
 common="-t tun -d mesh%d -l 3210 -p demo-password -m router --no-port-forwarding"

@@ -6,11 +6,7 @@
 # see no duplicated or corrupted datagram (invalid protocol traffic stays at zero).
 . "$(dirname "$0")/lib.sh"
 t_init
-t_bridge
-t_ns a b c
-t_attach a 192.0.2.1
-t_attach b 192.0.2.2
-t_attach c 192.0.2.3
+t_lan a 192.0.2.1 b 192.0.2.2 c 192.0.2.3
 common="-t tun -d mv%d -l 3210 -p hubbing -m hub --no-auto-claim --no-port-forwarding"
 t_node a $common --ip 10.5.0.1/24 -c 192.0.2.2 -c 192.0.2.3 --stats-file "$T_DIR/a.stats"
 t_node b $common --ip 10.5.0.2/24 --stats-file "$T_DIR/b.stats"

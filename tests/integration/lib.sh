@@ -90,6 +90,16 @@ t_attach() {
 	ip -n "$(ns "$_tn")" link set ul0 up
 }
 
+# t_lan NODE IP [NODE IP ...]: the bridge plus one namespace per node attached to it.
+t_lan() {
+	t_bridge
+	while [ $# -ge 2 ]; do
+		t_ns "$1"
+		t_attach "$1" "$2"
+		shift 2
+	done
+}
+
 # t_pair A IPA B IPB: a direct veth between two namespaces (ul0 in both).
 t_pair() {
 	ip link add ul0 netns "$(ns "$1")" type veth peer name ul0 netns "$(ns "$3")" || fail "veth pair"

@@ -5,11 +5,7 @@
 # traffic A <-> C flows. Then C stops: A and B see CLOSE and drop it.
 . "$(dirname "$0")/lib.sh"
 t_init
-t_bridge
-t_ns a b c
-t_attach a 192.0.2.1
-t_attach b 192.0.2.2
-t_attach c 192.0.2.3
+t_lan a 192.0.2.1 b 192.0.2.2 c 192.0.2.3
 common="-t tun -d mv%d -l 3210 -p exchange -m router --no-port-forwarding"
 t_node a $common --ip 10.3.0.1/24 -c 192.0.2.2 --stats-file "$T_DIR/a.stats"
 t_node b $common --ip 10.3.0.2/24 -c 192.0.2.3

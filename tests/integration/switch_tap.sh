@@ -5,11 +5,7 @@
 # unicast pings flow between every pair.
 . "$(dirname "$0")/lib.sh"
 t_init
-t_bridge
-t_ns a b c
-t_attach a 192.0.2.1
-t_attach b 192.0.2.2
-t_attach c 192.0.2.3
+t_lan a 192.0.2.1 b 192.0.2.2 c 192.0.2.3
 export MESHVPN_TEST_STATS_SECS=2
 common="-t tap -d mvtap%d -l 3210 -p switching -m switch --no-port-forwarding"
 t_node a $common --ip 10.4.0.1/24 -c 192.0.2.2 --stats-file "$T_DIR/a.stats"

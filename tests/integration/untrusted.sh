@@ -6,11 +6,7 @@
 # explicit key list refuses a password-derived key not on the list.
 . "$(dirname "$0")/lib.sh"
 t_init
-t_bridge
-t_ns a b m
-t_attach a 192.0.2.1
-t_attach b 192.0.2.2
-t_attach m 192.0.2.9
+t_lan a 192.0.2.1 b 192.0.2.2 m 192.0.2.9
 common="-t tun -d mv%d -l 3210 -m router --no-port-forwarding -v"
 t_node a $common --ip 10.6.0.1/24 -p trusted -c 192.0.2.2
 t_node b $common --ip 10.6.0.2/24 -p trusted

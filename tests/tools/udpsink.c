@@ -14,11 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool_addr.h"
+
 int main(int argc, char **argv)
 {
-	struct sockaddr_storage ss = {0};
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_storage ss;
 	static char buf[65536];
 	int fd, count, got = 0, quiet = 0, big = 8 << 20;
 	unsigned long long bytes = 0;
@@ -33,15 +33,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: udpsink [-q] ADDR PORT COUNT SECONDS\n");
 		return 2;
 	}
-	if (inet_pton(AF_INET, argv[1], &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((unsigned short)atoi(argv[2]));
-		sl = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, argv[1], &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((unsigned short)atoi(argv[2]));
-		sl = sizeof(*s6);
-	} else {
+	sl = tool_addr(&ss, argv[1], argv[2]);
+	if (!sl) {
 		fprintf(stderr, "udpsink: bad address %s\n", argv[1]);
 		return 2;
 	}

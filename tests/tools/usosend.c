@@ -13,15 +13,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tool_addr.h"
+
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_storage ss = {0};
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_storage ss;
 	static char buf[65536];
 	socklen_t sl;
 
@@ -29,15 +29,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: usosend ADDR PORT COUNT SIZE SEG\n");
 		return 2;
 	}
-	if (inet_pton(AF_INET, argv[1], &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((unsigned short)atoi(argv[2]));
-		sl = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, argv[1], &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((unsigned short)atoi(argv[2]));
-		sl = sizeof(*s6);
-	} else {
+	sl = tool_addr(&ss, argv[1], argv[2]);
+	if (!sl) {
+		fprintf(stderr, "usosend: bad address %s\n", argv[1]);
 		return 2;
 	}
 	int count = atoi(argv[3]), size = atoi(argv[4]), seg = atoi(argv[5]);
