@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
- * forward.c - the data path. Device -> network: read a batch, look up the destination,
- * encrypt in place, queue for sendmmsg. Network -> device: recvmmsg a batch, classify and
- * decrypt in place, write DATA to the device, hand control messages to node.c.
+ * forward.c - the data path. Device -> network: read a batch, look up the destination and
+ * hand the packet to the send path (send.c). Network -> device: receive a batch from the
+ * transport, classify and decrypt in place, write DATA to the device, hand handshakes to the
+ * sessions and NODE_INFO to exchange.c. I/O errors go back to the loop (node.c).
  * No allocation and no logging per packet (only rate-limited debug lines for bad input).
  */
 #include <errno.h>
@@ -17,90 +18,6 @@
 static void count_invalid(struct node *n, size_t len)
 {
 	stats_count(&n->stats.invalid_dropped.in, len);
-}
-
-void forward_flush(struct node *n)
-{
-	if (n->tx.n) {
-		int r = net_tx_flush(&n->net, &n->tx);
-		if (r < 0)
-			log_rl(LOG_WARN, "sending on the UDP socket failed: %s", strerror(-r));
-	}
-	n->spare_used = 0;
-}
-
-/* Queues b (borrowed until the next flush) for a; flushes first when the queue is full. */
-static void queue(struct node *n, struct buf *b, const struct addr *a)
-{
-	if (net_tx_full(&n->tx))
-		forward_flush(n);
-	if (net_tx_add(&n->tx, b, a) < 0)
-		n->net.stats.tx_dropped++;
-}
-
-void forward_send_raw(struct node *n, const struct buf *b, const struct addr *a,
-		      struct stats_traffic *t)
-{
-	if (t)
-		stats_count(&t->out, b->len);
-	int r = net_sendto(&n->net, buf_data(b), b->len, a);
-	if (r < 0 && r != -EAGAIN) {
-		char as[ADDR_STRLEN];
-		log_rl(LOG_DEBUG, "sending to %s failed: %s", addr_format(a, as), strerror(-r));
-	}
-}
-
-void forward_send_ctl(struct node *n, struct peer *p)
-{
-	if (session_encrypt(p->sess, &n->ctl) < 0)
-		return;
-	p->last_tx = n->now;
-	forward_send_raw(n, &n->ctl, &p->addr, &p->traffic);
-}
-
-void forward_send_keepalive(struct node *n, struct peer *p)
-{
-	buf_reset(&n->ctl, NODE_HEADROOM);
-	*buf_put(&n->ctl, 1) = FRAME_TYPE_KEEPALIVE;
-	forward_send_ctl(n, p);
-}
-
-/* Encrypts DATA in b for p and queues it. b holds the payload with NODE_HEADROOM. */
-static void send_data(struct node *n, struct peer *p, struct buf *b)
-{
-	uint8_t *type = buf_push(b, 1);
-
-	if (!type)
-		return;
-	*type = FRAME_TYPE_DATA;
-	if (session_encrypt(p->sess, b) < 0) {
-		stats_count(&n->stats.invalid_dropped.out, b->len);
-		return;
-	}
-	stats_count(&p->traffic.out, b->len);
-	p->last_tx = p->last_data_tx = n->now;
-	queue(n, b, &p->addr);
-}
-
-/*
- * A spare buffer, free until the next flush. The flush that makes room happens here, before
- * taking, and the tx queue then has room for it: nothing can flush (and so recycle the
- * spares) between taking a spare and queueing it.
- */
-static struct buf *spare_take(struct node *n)
-{
-	if (n->spare_used == NET_BATCH || net_tx_full(&n->tx))
-		forward_flush(n);
-	struct buf *c = &n->spare[n->spare_used++];
-	buf_reset(c, NODE_HEADROOM);
-	return c;
-}
-
-static struct buf *spare_copy(struct node *n, const struct buf *b)
-{
-	struct buf *c = spare_take(n);
-	memcpy(buf_put(c, b->len), buf_data(b), b->len);
-	return c;
 }
 
 /*
@@ -120,7 +37,7 @@ static void outbound(struct node *n, struct buf *b, bool borrowed)
 	if (id) {
 		struct peer *p = peer_by_id(n, id);
 		if (p && session_is_established(p->sess)) {
-			send_data(n, p, borrowed ? spare_copy(n, b) : b);
+			send_data(n, p, borrowed ? send_spare_copy(n, b) : b);
 			return;
 		}
 	}
@@ -135,17 +52,16 @@ static void outbound(struct node *n, struct buf *b, bool borrowed)
 		if (!session_is_established(p->sess))
 			continue;
 		if (last)
-			send_data(n, last, spare_copy(n, b));
+			send_data(n, last, send_spare_copy(n, b));
 		last = p;
 	}
 	if (last)
-		send_data(n, last, borrowed ? spare_copy(n, b) : b);
+		send_data(n, last, borrowed ? send_spare_copy(n, b) : b);
 }
 
 /*
- * A TCP/UDP super-packet from the TUN (offloads): cut into ordinary packets, each
- * encrypted as its own DATA datagram, laid out back to back in spare buffers ("trains")
- * that go out with one UDP_SEGMENT send each. The wire sees exactly what VpnCloud sends.
+ * A TCP/UDP super-packet from the TUN (offloads): to one peer, cut into trains by the send
+ * path; otherwise cut into ordinary packets here.
  */
 static void outbound_gso(struct node *n, struct buf *b, const struct offload_hdr *h)
 {
@@ -178,72 +94,27 @@ static void outbound_gso(struct node *n, struct buf *b, const struct offload_hdr
 		}
 		return;
 	}
-	/* frame header (none in plain sessions) and type byte */
-	const uint32_t pre = (session_algo(p->sess) == ALGO_PLAIN ? 0 : FRAME_HEADER_LEN) + 1;
-	bool done = false;
-	while (!done) {
-		struct buf *train = spare_take(n);
-		uint32_t pos = 0, dlen0 = 0, count = 0;
-		buf_reset(train, 0);
-		while (count < NET_GSO_MAX_SEGS) {
-			uint32_t room = train->size - pos;
-			if (dlen0 && pos + dlen0 > NET_GSO_MAX_BYTES)
-				break;
-			struct buf v = {.base = train->base + pos, .size = room, .off = pre, .len = 0};
-			int len = offload_seg_next(&seg, v.base + pre, room - pre - SESSION_TAILROOM);
-			if (len <= 0) {
-				done = true;
-				break;
-			}
-			v.len = (uint32_t)len;
-			stats_payload(&n->stats, &dst, &src, false, v.len);
-			*buf_push(&v, 1) = FRAME_TYPE_DATA;
-			if (session_encrypt(p->sess, &v) < 0 || v.off != 0) {
-				stats_count(&n->stats.invalid_dropped.out, v.len);
-				done = true;
-				break;
-			}
-			stats_count(&p->traffic.out, v.len);
-			pos += v.len;
-			count++;
-			if (!dlen0) {
-				dlen0 = v.len;
-			} else if (v.len != dlen0) {
-				/* only the last datagram of a train may be shorter */
-				done = offload_seg_count(&seg) == seg.index;
-				break;
-			}
-		}
-		if (!count) {
-			n->spare_used--;
-			break;
-		}
-		train->len = pos;
-		p->last_tx = p->last_data_tx = n->now;
-		/* spare_take() left room in the queue for this train */
-		if (net_tx_add_train(&n->tx, train, &p->addr, count > 1 ? (uint16_t)dlen0 : 0) < 0)
-			n->net.stats.tx_dropped += count;
-	}
+	send_gso(n, p, &seg, &src, &dst);
 }
 
-void forward_device_readable(struct node *n)
+int forward_device_readable(struct node *n)
 {
-	struct buf *bufs[NET_BATCH];
+	struct buf *bufs[NODE_BATCH];
 	const uint32_t vh = n->dev.vnet ? OFFLOAD_VNET_HDR_LEN : 0;
 
 	for (int round = 0; round < FORWARD_ROUNDS; round++) {
-		for (unsigned i = 0; i < NET_BATCH; i++) {
+		for (unsigned i = 0; i < NODE_BATCH; i++) {
 			/* with offloads the virtio header lands in the headroom */
 			buf_reset(&n->devbufs[i], NODE_HEADROOM - vh);
 			/* leave room for the AEAD tag behind the largest packet */
 			n->devbufs[i].size = NODE_BUF_SIZE - SESSION_TAILROOM;
 			bufs[i] = &n->devbufs[i];
 		}
-		int cnt = device_read_batch(&n->dev, bufs, NET_BATCH);
-		for (unsigned i = 0; i < NET_BATCH; i++)
+		int cnt = device_read_batch(&n->dev, bufs, NODE_BATCH);
+		for (unsigned i = 0; i < NODE_BATCH; i++)
 			n->devbufs[i].size = NODE_BUF_SIZE;
 		if (cnt < 0 && cnt != -EAGAIN && cnt != -EINTR)
-			node_io_error(n, "reading from the device", cnt);
+			return cnt;
 		if (cnt <= 0)
 			break;
 		for (int i = 0; i < cnt; i++) {
@@ -274,10 +145,11 @@ void forward_device_readable(struct node *n)
 			}
 			outbound(n, b, false);
 		}
-		forward_flush(n);
-		if (cnt < NET_BATCH)
+		send_flush(n);
+		if (cnt < NODE_BATCH)
 			break;
 	}
+	return 0;
 }
 
 /*
@@ -316,7 +188,7 @@ static void dispatch(struct node *n, struct peer *p, struct buf *b, uint8_t type
 	case FRAME_TYPE_DATA:
 		/* one-way traffic: tell the sender we are still here (see node_tick) */
 		if (unlikely(n->now - p->last_tx >= NODE_PASSIVE_KEEPALIVE))
-			forward_send_keepalive(n, p);
+			send_keepalive(n, p);
 		buf_pull(b, 1);
 		if (payload_parse(n->kind, buf_data(b), b->len, &src, &dst) < 0) {
 			count_invalid(n, b->len);
@@ -330,13 +202,13 @@ static void dispatch(struct node *n, struct peer *p, struct buf *b, uint8_t type
 		n->devq[n->devq_n++] = (struct offload_pkt){.data = buf_data(b), .len = b->len};
 		return;
 	case FRAME_TYPE_NODE_INFO:
-		node_handle_nodeinfo(n, p, buf_data(b) + 1, b->len - 1);
+		exchange_nodeinfo(n, p, buf_data(b) + 1, b->len - 1);
 		return;
 	case FRAME_TYPE_KEEPALIVE:
 		p->sends_keepalive = true;
 		return;
 	case FRAME_TYPE_CLOSE:
-		node_hook(n, CONFIG_HOOK_PEER_DISCONNECTED, &p->addr, p);
+		peers_hook(n, CONFIG_HOOK_PEER_DISCONNECTED, &p->addr, p);
 		peer_remove(n, p, false, "closed by the peer");
 		return;
 	default:
@@ -365,14 +237,14 @@ static void handle_pending(struct node *n, struct pending *pd, struct buf *b)
 			return;
 		p->traffic = t;
 		if (ev.send)
-			forward_send_raw(n, b, &a, &p->traffic);
-		node_peer_established(n, p, ev.payload, ev.payload_len);
+			send_raw(n, b, &a, &p->traffic);
+		exchange_established(n, p, ev.payload, ev.payload_len);
 	} else if (r == SESSION_REPLY) {
-		forward_send_raw(n, b, &a, &pd->traffic);
+		send_raw(n, b, &a, &pd->traffic);
 	} else if (r == SESSION_E_FATAL) {
 		log_rl(LOG_INFO, "Handshake with %s failed", addr_format(&a, as));
 		pending_remove(n, pd);
-		node_hook(n, CONFIG_HOOK_PEER_DISCONNECTED, &a, NULL);
+		peers_hook(n, CONFIG_HOOK_PEER_DISCONNECTED, &a, NULL);
 		count_invalid(n, len);
 	} else if (r < 0) {
 		count_invalid(n, len);
@@ -397,7 +269,7 @@ static void handle_init(struct node *n, struct buf *b, const struct addr *src)
 		stats_count(&p->traffic.in, len);
 		r = session_handle(p->sess, b, &ev);
 		if (r == SESSION_REPLY)
-			forward_send_raw(n, b, src, &p->traffic);
+			send_raw(n, b, src, &p->traffic);
 		if (r != -ENOENT) {
 			if (r < 0)
 				count_invalid(n, len);
@@ -418,7 +290,7 @@ static void handle_init(struct node *n, struct buf *b, const struct addr *src)
 		return;
 	}
 	n->init_checks++;
-	ni = node_handshake_nodeinfo(n, &nilen);
+	ni = own_handshake_nodeinfo(n, &nilen);
 	if (session_new_responder(n->sctx, ni, nilen, &s) < 0)
 		return;
 	r = session_handle(s, b, &ev);
@@ -426,8 +298,8 @@ static void handle_init(struct node *n, struct buf *b, const struct addr *src)
 		n->new_responders++;
 		log_debug("Handshake from %s", addr_format(src, as));
 		stats_count(&pd->traffic.in, len);
-		forward_send_raw(n, b, src, &pd->traffic);
-		node_hook(n, CONFIG_HOOK_PEER_CONNECTING, src, NULL);
+		send_raw(n, b, src, &pd->traffic);
+		peers_hook(n, CONFIG_HOOK_PEER_CONNECTING, src, NULL);
 		return;
 	}
 	session_free(s);
@@ -479,7 +351,7 @@ static void inbound(struct node *n, struct buf *b, const struct addr *src)
 	if (likely(r == SESSION_MESSAGE))
 		dispatch(n, p, b, ev.type);
 	else if (r == SESSION_REPLY)
-		forward_send_raw(n, b, src, &p->traffic);
+		send_raw(n, b, src, &p->traffic);
 	else if (r < 0)
 		count_invalid(n, len);
 }
@@ -502,17 +374,17 @@ static void inbound_train(struct node *n, struct buf *b, const struct addr *src,
 	}
 }
 
-void forward_net_readable(struct node *n)
+int forward_net_readable(struct node *n)
 {
 	for (int round = 0; round < FORWARD_ROUNDS; round++) {
-		for (unsigned i = 0; i < NET_BATCH; i++) {
+		for (unsigned i = 0; i < NODE_BATCH; i++) {
 			buf_reset(&n->rxbufs[i], NODE_HEADROOM);
 			n->rx.bufs[i] = &n->rxbufs[i];
 		}
-		n->rx.n = NET_BATCH;
-		int cnt = net_recv_batch(&n->net, &n->rx);
+		n->rx.n = NODE_BATCH;
+		int cnt = transport_recv(n->xp, &n->rx);
 		if (cnt < 0 && cnt != -EAGAIN && cnt != -EINTR)
-			node_io_error(n, "receiving on the UDP socket", cnt);
+			return cnt;
 		if (cnt < 0)
 			break;
 		for (int i = 0; i < cnt; i++) {
@@ -522,8 +394,9 @@ void forward_net_readable(struct node *n)
 				inbound(n, n->rx.bufs[i], &n->rx.src[i]);
 		}
 		device_flush(n);
-		forward_flush(n);
-		if (cnt > 0 && cnt < NET_BATCH)
+		send_flush(n);
+		if (cnt > 0 && cnt < NODE_BATCH)
 			break;
 	}
+	return 0;
 }

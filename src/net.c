@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,9 +38,9 @@ int net_open(struct net *net, const struct addr *listen)
 	int off = 0, err = 0;
 
 	net->src.fd = -1;
-	memset(&net->stats, 0, sizeof(net->stats));
+	memset(&net->t, 0, sizeof(net->t));
 	net->n_nogso = 0;
-	memset(&net->local, 0, sizeof(net->local));
+	memset(&net->t.local, 0, sizeof(net->t.local));
 	if (listen)
 		bind_addr = *listen;
 
@@ -79,7 +80,7 @@ int net_open(struct net *net, const struct addr *listen)
 		err = -errno;
 		goto out;
 	}
-	err = addr_from_sockaddr(&net->local, (struct sockaddr *)&ss, sl);
+	err = addr_from_sockaddr(&net->t.local, (struct sockaddr *)&ss, sl);
 	/*
 	 * Offloads: UDP GSO sends a train of equal datagrams in one call (segmented by the
 	 * kernel or the NIC); UDP GRO hands several datagrams of one sender over in one
@@ -87,6 +88,8 @@ int net_open(struct net *net, const struct addr *listen)
 	 */
 	int one = 1;
 	net->gso = true;
+	net->t.name = "UDP";
+	net->t.up = true;
 	net->gro = setsockopt(net->src.fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
 out:
 	if (err)
@@ -111,8 +114,9 @@ static void init_msghdr(struct msghdr *h, struct sockaddr_storage *name, socklen
 	h->msg_iovlen = 1;
 }
 
-int net_recv_batch(struct net *net, struct net_rx *rx)
+int net_recv_batch(struct net *net, struct transport_rx *rx)
 {
+	struct net_rx_scratch *x = &net->rxs;
 	unsigned n = MIN(rx->n, NET_BATCH), keep = 0;
 	int r;
 
@@ -121,31 +125,31 @@ int net_recv_batch(struct net *net, struct net_rx *rx)
 	for (unsigned i = 0; i < n; i++) {
 		struct buf *b = rx->bufs[i];
 
-		rx->iov[i].iov_base = buf_data(b);
-		rx->iov[i].iov_len = b->size - b->off;
-		init_msghdr(&rx->msgs[i].msg_hdr, &rx->names[i], sizeof(rx->names[i]), &rx->iov[i]);
+		x->iov[i].iov_base = buf_data(b);
+		x->iov[i].iov_len = b->size - b->off;
+		init_msghdr(&x->msgs[i].msg_hdr, &x->names[i], sizeof(x->names[i]), &x->iov[i]);
 		if (net->gro) {
-			rx->msgs[i].msg_hdr.msg_control = rx->ctrl[i].buf;
-			rx->msgs[i].msg_hdr.msg_controllen = sizeof(rx->ctrl[i].buf);
+			x->msgs[i].msg_hdr.msg_control = x->ctrl[i].buf;
+			x->msgs[i].msg_hdr.msg_controllen = sizeof(x->ctrl[i].buf);
 		}
 	}
 	do {
-		r = recvmmsg(net->src.fd, rx->msgs, n, MSG_DONTWAIT, NULL);
+		r = recvmmsg(net->src.fd, x->msgs, n, MSG_DONTWAIT, NULL);
 	} while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return -errno;
 
 	for (unsigned i = 0; i < (unsigned)r; i++) {
-		struct msghdr *h = &rx->msgs[i].msg_hdr;
+		struct msghdr *h = &x->msgs[i].msg_hdr;
 		struct buf *b = rx->bufs[i];
 
 		/* A datagram larger than the buffer would be a corrupt frame: drop, never fatal. */
 		if ((h->msg_flags & MSG_TRUNC) ||
 		    addr_from_sockaddr(&rx->src[keep], h->msg_name, h->msg_namelen) < 0) {
-			net->stats.rx_dropped++;
+			net->t.stats.rx_dropped++;
 			continue;
 		}
-		b->len = rx->msgs[i].msg_len;
+		b->len = x->msgs[i].msg_len;
 		uint16_t seg = 0;
 		for (struct cmsghdr *c = net->gro ? CMSG_FIRSTHDR(h) : NULL; c; c = CMSG_NXTHDR(h, c)) {
 			if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
@@ -156,8 +160,8 @@ int net_recv_batch(struct net *net, struct net_rx *rx)
 					seg = (uint16_t)gs;
 			}
 		}
-		net->stats.rx_packets += seg ? (b->len + seg - 1) / seg : 1;
-		net->stats.rx_bytes += b->len;
+		net->t.stats.rx_packets += seg ? (b->len + seg - 1) / seg : 1;
+		net->t.stats.rx_bytes += b->len;
 		rx->seg[keep] = seg;
 		/* Compact: received buffers first, dropped ones behind; the set is unchanged. */
 		rx->bufs[i] = rx->bufs[keep];
@@ -287,7 +291,7 @@ static unsigned build_msgs(struct net *net, struct net_tx *tx, unsigned q, struc
 		socklen_t sl = addr_to_sockaddr(&tx->dst[c->k], &tx->names[m], net->family);
 
 		if (!sl) { /* IPv6 destination on the AF_INET fallback socket */
-			net->stats.tx_errors += seg ? (b->len - c->off + seg - 1) / seg : 1;
+			net->t.stats.tx_errors += seg ? (b->len - c->off + seg - 1) / seg : 1;
 			c->k++, c->off = 0;
 			continue;
 		}
@@ -343,8 +347,8 @@ int net_tx_flush(struct net *net, struct net_tx *tx)
 			if (r > 0) {
 				for (unsigned j = i; j < i + (unsigned)r; j++) {
 					unsigned d = msg_datagrams(tx, j);
-					net->stats.tx_packets += d;
-					net->stats.tx_bytes += tx->msgs[j].msg_len;
+					net->t.stats.tx_packets += d;
+					net->t.stats.tx_bytes += tx->msgs[j].msg_len;
 					sent += (int)d;
 				}
 				i += (unsigned)r;
@@ -365,10 +369,10 @@ int net_tx_flush(struct net *net, struct net_tx *tx)
 				for (unsigned j = i; j < n; j++)
 					d += msg_datagrams(tx, j);
 				if (socket_error(e)) {
-					net->stats.tx_errors += d;
+					net->t.stats.tx_errors += d;
 					return -e;
 				}
-				net->stats.tx_dropped += d;
+				net->t.stats.tx_dropped += d;
 				log_rl(LOG_DEBUG, "net: send buffer full, dropped %u datagrams", d);
 				return sent;
 			}
@@ -395,7 +399,7 @@ int net_tx_flush(struct net *net, struct net_tx *tx)
 				break;
 			}
 			/* One destination failed (no route, EPERM by a firewall, port 0): skip it. */
-			net->stats.tx_errors += msg_datagrams(tx, i);
+			net->t.stats.tx_errors += msg_datagrams(tx, i);
 			log_rl(LOG_DEBUG, "net: send failed: %s", strerror(e));
 			i++;
 		}
@@ -411,14 +415,14 @@ int net_sendto(struct net *net, const uint8_t *data, size_t len, const struct ad
 	const struct sockaddr *sa = (const struct sockaddr *)&ss;
 
 	if (!sl) {
-		net->stats.tx_errors++;
+		net->t.stats.tx_errors++;
 		return -EAFNOSUPPORT;
 	}
 	for (;;) {
 		ssize_t r = sendto(net->src.fd, data, len, MSG_DONTWAIT, sa, sl);
 		if (r >= 0) {
-			net->stats.tx_packets++;
-			net->stats.tx_bytes += (uint64_t)r;
+			net->t.stats.tx_packets++;
+			net->t.stats.tx_bytes += (uint64_t)r;
 			return 0;
 		}
 		int e = errno;
@@ -427,10 +431,102 @@ int net_sendto(struct net *net, const uint8_t *data, size_t len, const struct ad
 		if (e == EAGAIN || e == EWOULDBLOCK) {
 			if (wait_writable(net->src.fd, &w))
 				continue;
-			net->stats.tx_dropped++;
+			net->t.stats.tx_dropped++;
 			return -EAGAIN;
 		}
-		net->stats.tx_errors++;
+		net->t.stats.tx_errors++;
 		return -e;
 	}
+}
+
+/* ---- the UDP transport (transport.h) ---- */
+
+static struct net *of(struct transport *t)
+{
+	return container_of(t, struct net, t);
+}
+
+static int udp_recv(struct transport *t, struct transport_rx *rx)
+{
+	return net_recv_batch(of(t), rx);
+}
+
+static int udp_queue(struct transport *t, struct buf *b, const struct addr *dst, uint16_t seg)
+{
+	return net_tx_add_train(&of(t)->txq, b, dst, seg);
+}
+
+static bool udp_full(const struct transport *t)
+{
+	return net_tx_full(&container_of(t, const struct net, t)->txq);
+}
+
+static int udp_flush(struct transport *t)
+{
+	struct net *net = of(t);
+
+	return net->txq.n ? net_tx_flush(net, &net->txq) : 0;
+}
+
+static int udp_send(struct transport *t, const uint8_t *data, size_t len, const struct addr *dst)
+{
+	return net_sendto(of(t), data, len, dst);
+}
+
+static int udp_attach(struct transport *t, struct loop *loop, int kind)
+{
+	struct net *net = of(t);
+
+	net->src.kind = kind;
+	net->loop = loop;
+	int r = loop_add(loop, &net->src, EPOLLIN);
+	if (r < 0)
+		net->loop = NULL;
+	return r;
+}
+
+static int udp_event(struct transport *t, struct loop_src *src, uint32_t events)
+{
+	(void)t, (void)src, (void)events;
+	/* EPOLLERR on UDP is a pending ICMP error: the receive reports and clears it */
+	return TRANSPORT_EV_RX;
+}
+
+static void udp_free(struct transport *t)
+{
+	struct net *net = of(t);
+
+	if (net->loop && net->src.fd >= 0)
+		loop_del(net->loop, &net->src);
+	net_close(net);
+	free(net);
+}
+
+static const struct transport_ops udp_ops = {
+	.recv = udp_recv,
+	.queue = udp_queue,
+	.full = udp_full,
+	.flush = udp_flush,
+	.send = udp_send,
+	.attach = udp_attach,
+	.event = udp_event,
+	.free = udp_free,
+};
+
+int net_transport_open(const struct addr *listen, struct net **out)
+{
+	struct net *net = calloc(1, sizeof(*net));
+	int r;
+
+	*out = NULL;
+	if (!net)
+		return -ENOMEM;
+	r = net_open(net, listen);
+	if (r < 0) {
+		free(net);
+		return r;
+	}
+	net->t.ops = &udp_ops;
+	*out = net;
+	return 0;
 }

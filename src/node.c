@@ -30,22 +30,7 @@ static int64_t monotonic_seconds(void)
 	return ts.tv_sec;
 }
 
-/* ---- hooks (CONFIG.md 8.1) ---- */
-
-void node_hook(struct node *n, enum config_hook_event ev, const struct addr *peer,
-	       const struct peer *p)
-{
-	struct hooks_vars v = {.ifname = n->dev.ifname, .peer = peer};
-
-	if (!hooks_script(n->hooks, ev))
-		return;
-	if (p) {
-		v.claims = p->claims;
-		v.n_claims = p->n_claims;
-		v.node_id = p->has_node_id ? p->node_id : NULL;
-	}
-	(void)hooks_fire(n->hooks, ev, &v); /* failures are logged there */
-}
+static void transport_report(struct node *n, int ev);
 
 /* ---- statistics ---- */
 
@@ -115,7 +100,7 @@ static void write_stats(struct node *n, bool roll)
 		const char *prefix = n->cfg->statsd_prefix ? n->cfg->statsd_prefix
 							   : CONFIG_DEFAULT_STATSD_PREFIX;
 		int len = stats_statsd(msg, sizeof(msg), prefix, &v);
-		if (len > 0 && net_sendto(&n->net, (uint8_t *)msg, (size_t)len, &n->statsd) < 0)
+		if (len > 0 && send_datagram(n, (uint8_t *)msg, (size_t)len, &n->statsd) < 0)
 			log_rl(LOG_WARN, "cannot send to the statsd server");
 	}
 out:
@@ -163,7 +148,7 @@ static void tick_sessions(struct node *n)
 			buf_reset(&n->ctl, NODE_HEADROOM);
 			int r = session_tick(pd->sess, &n->ctl);
 			if (r == 1) {
-				forward_send_raw(n, &n->ctl, &pd->addr, &pd->traffic);
+				send_raw(n, &n->ctl, &pd->addr, &pd->traffic);
 			} else if (r < 0) {
 				log_debug("Handshake with %s %s", addr_format(&pd->addr, as),
 					  r == -ETIMEDOUT ? "timed out" : "failed");
@@ -182,7 +167,7 @@ static void tick_sessions(struct node *n)
 				  session_send_slot(p->sess));
 		}
 		if (r == 1) {
-			forward_send_raw(n, &n->ctl, &p->addr, &p->traffic);
+			send_raw(n, &n->ctl, &p->addr, &p->traffic);
 		} else if (r < 0) {
 			struct addr a = p->addr;
 			peer_remove(n, p, false, "crypto failure");
@@ -221,11 +206,12 @@ static void node_tick(struct node *n)
 	tick_sessions(n);
 	/* 5. NODE_INFO to every peer */
 	if (n->next_nodeinfo <= n->now) {
-		node_broadcast_nodeinfo(n);
+		exchange_broadcast(n);
 		n->next_nodeinfo = n->now + nodeinfo_interval(n);
 	}
-	/* 6. configured peers */
+	/* 6. configured peers, the transport's own connection */
 	reconnect_tick(n);
+	transport_report(n, transport_tick(n->xp, n->now));
 	daemon_watchdog(); /* systemd: the loop is alive */
 	/* 7. statistics */
 	if (n->next_stats <= n->now) {
@@ -234,7 +220,7 @@ static void node_tick(struct node *n)
 	}
 	/* 10. own addresses */
 	if (n->next_own_addrs <= n->now)
-		node_rebuild_own_addrs(n);
+		own_rebuild_addrs(n);
 	if (n->cfg->statsd_server && n->next_statsd_resolve <= n->now) {
 		resolve_statsd(n);
 		n->next_statsd_resolve = n->now + NODE_RESOLVE_SECS;
@@ -262,7 +248,7 @@ static void handle_resolved(struct node *n)
 			break;
 		case RESOLVE_KIND_ADVERTISE:
 			for (int i = 0; i < r.count; i++)
-				node_add_own_addr(n, &r.addrs[i], addr_is_v4(&r.addrs[i]));
+				own_add_addr(n, &r.addrs[i], addr_is_v4(&r.addrs[i]));
 			if (r.count < 0)
 				log_warn("cannot resolve advertise address %s",
 					 idx < n->cfg->advertise_addresses.n
@@ -297,7 +283,7 @@ static int setup_device(struct node *n)
 	n->dev.src.kind = NODE_SRC_DEVICE;
 	log_info("Opened device %s%s", n->dev.ifname,
 		 n->dev.offloads ? " (with segmentation offloads)" : "");
-	node_hook(n, CONFIG_HOOK_DEVICE_SETUP, NULL, NULL);
+	peers_hook(n, CONFIG_HOOK_DEVICE_SETUP, NULL, NULL);
 
 	r = device_default_mtu(device_overhead(type), &mtu, route_if);
 	if (r < 0)
@@ -333,7 +319,7 @@ static int setup_device(struct node *n)
 		log_warn("rp_filter of %s is %d, not 1: the host may answer spoofed packets for the "
 			 "VPN (CVE-2019-14899); use --fix-rp-filter",
 			 n->dev.ifname, r);
-	node_hook(n, CONFIG_HOOK_DEVICE_CONFIGURED, NULL, NULL);
+	peers_hook(n, CONFIG_HOOK_DEVICE_CONFIGURED, NULL, NULL);
 	return 0;
 }
 
@@ -403,7 +389,7 @@ static int setup_crypto(struct node *n)
 		.node_id = n->node_id,
 		.algos = &n->algos,
 		.rotate_cycle = n->rotate_cycle,
-		.payload_ok = node_payload_ok,
+		.payload_ok = exchange_payload_ok,
 		.payload_arg = n,
 	};
 	r = session_ctx_new(&sp, &n->sctx);
@@ -414,7 +400,7 @@ static int setup_crypto(struct node *n)
 
 static int setup_buffers(struct node *n)
 {
-	size_t count = 3 * NET_BATCH + 2;
+	size_t count = 2 * NODE_BATCH + NODE_SPARES + 2;
 
 	n->pool = aligned_alloc(64, count * NODE_BUF_SIZE_ALIGNED);
 	n->nodeinfo_buf = malloc(NODEINFO_MAX_ENCODED_LEN);
@@ -424,10 +410,13 @@ static int setup_buffers(struct node *n)
 	if (!n->pool || !n->nodeinfo_buf || !n->hs_nodeinfo_buf || !n->ni_scratch || !n->ni_build)
 		return -ENOMEM;
 	uint8_t *p = n->pool;
-	struct buf *all[] = {n->rxbufs, n->devbufs, n->spare};
+	struct {
+		struct buf *b;
+		unsigned n;
+	} all[] = {{n->rxbufs, NODE_BATCH}, {n->devbufs, NODE_BATCH}, {n->spare, NODE_SPARES}};
 	for (size_t k = 0; k < ARRAY_SIZE(all); k++) {
-		for (unsigned i = 0; i < NET_BATCH; i++, p += NODE_BUF_SIZE_ALIGNED)
-			all[k][i] = (struct buf){.base = p, .size = NODE_BUF_SIZE};
+		for (unsigned i = 0; i < all[k].n; i++, p += NODE_BUF_SIZE_ALIGNED)
+			all[k].b[i] = (struct buf){.base = p, .size = NODE_BUF_SIZE};
 	}
 	n->ctl = (struct buf){.base = p, .size = NODE_BUF_SIZE};
 	p += NODE_BUF_SIZE_ALIGNED;
@@ -464,7 +453,6 @@ int node_new(const struct config *cfg, struct node **out)
 	if (!n)
 		return -ENOMEM;
 	n->cfg = cfg;
-	n->net.src.fd = -1;
 	n->dev.src.fd = -1;
 	n->stats_fd = -1;
 	n->loop.epfd = n->loop.timer.fd = n->loop.signal.fd = -1;
@@ -485,18 +473,18 @@ int node_new(const struct config *cfg, struct node **out)
 		log_err("listen: %s", why.msg);
 		goto fail;
 	}
-	r = net_open(&n->net, &listen.addr);
+	r = net_transport_open(&listen.addr, &n->udp);
 	if (r < 0) {
 		char as[ADDR_STRLEN];
 		log_err("cannot open the UDP socket on %s: %s", addr_format(&listen.addr, as),
 			strerror(-r));
 		goto fail;
 	}
-	n->net.src.kind = NODE_SRC_NET;
-	n->listen_port = n->net.local.port;
+	n->xp = net_transport(n->udp);
+	n->listen_port = n->xp->local.port;
 	{
 		char as[ADDR_STRLEN];
-		log_info("Listening on %s", addr_format(&n->net.local, as));
+		log_info("Listening on %s", addr_format(&n->xp->local, as));
 	}
 
 	r = hooks_new(cfg->hook, cfg->hooks, &n->hooks);
@@ -542,14 +530,14 @@ int node_new(const struct config *cfg, struct node **out)
 		goto fail;
 	resolver_src(n->resolver)->kind = NODE_SRC_RESOLVER;
 	if ((r = loop_add(&n->loop, &n->dev.src, EPOLLIN)) < 0 ||
-	    (r = loop_add(&n->loop, &n->net.src, EPOLLIN)) < 0 ||
+	    (r = transport_attach(n->xp, &n->loop, NODE_SRC_TRANSPORT)) < 0 ||
 	    (r = loop_add(&n->loop, resolver_src(n->resolver), EPOLLIN)) < 0) {
 		log_err("cannot register with epoll: %s", strerror(-r));
 		goto fail;
 	}
 	if (cfg->port_forwarding && !listen.ws)
-		node_portfwd_start(n, 2 * test_interval(NODE_ENV_TEST_UPNP, "UPnP lease renewal"));
-	node_rebuild_own_addrs(n);
+		own_portfwd_start(n, 2 * test_interval(NODE_ENV_TEST_UPNP, "UPnP lease renewal"));
+	own_rebuild_addrs(n);
 	n->next_stats = n->now + n->stats_interval;
 	n->next_nodeinfo = n->now;
 	reconnect_init(n);
@@ -562,7 +550,8 @@ fail:
 
 /* ---- the loop ---- */
 
-void node_io_error(struct node *n, const char *what, int err)
+/* An I/O error on the device or transport: logged; errors that will not go away stop it. */
+static void io_error(struct node *n, const char *what, int err)
 {
 	switch (-err) {
 	case EBADFD: /* the TUN/TAP device was deleted */
@@ -577,6 +566,31 @@ void node_io_error(struct node *n, const char *what, int err)
 		break;
 	default:
 		log_rl(LOG_WARN, "%s failed: %s", what, strerror(-err));
+	}
+}
+
+/* What the transport says about an event on one of its sources, or about its tick. */
+static void transport_report(struct node *n, int ev)
+{
+	char as[ADDR_STRLEN];
+
+	if (ev < 0) {
+		io_error(n, "the transport", ev);
+		return;
+	}
+	if (ev & TRANSPORT_EV_UP)
+		log_info("%s transport up: %s", n->xp->name, addr_format(&n->xp->local, as));
+	if (ev & TRANSPORT_EV_DOWN)
+		log_warn("%s transport down; reconnecting", n->xp->name);
+	if (ev & TRANSPORT_EV_LOCAL) {
+		n->listen_port = n->xp->local.port;
+		own_rebuild_addrs(n);
+		n->next_nodeinfo = n->now; /* tell the peers now */
+	}
+	if (ev & TRANSPORT_EV_RX) {
+		int r = forward_net_readable(n);
+		if (r < 0)
+			io_error(n, "receiving from the transport", r);
 	}
 }
 
@@ -611,9 +625,10 @@ static void handle_signals(struct node *n)
 int node_run(struct node *n)
 {
 	struct loop_event ev[LOOP_MAX_EVENTS];
+	int r;
 
 	log_info("Node %s running", n->dev.ifname);
-	node_hook(n, CONFIG_HOOK_VPN_STARTED, NULL, NULL);
+	peers_hook(n, CONFIG_HOOK_VPN_STARTED, NULL, NULL);
 	while (!n->stopping) {
 		int k = loop_wait(&n->loop, ev, LOOP_MAX_EVENTS, -1);
 		if (k < 0) {
@@ -624,7 +639,9 @@ int node_run(struct node *n)
 			break;
 		}
 		n->now = monotonic_seconds();
-		for (int i = 0; i < k; i++) {
+		unsigned gen = n->loop.generation;
+		/* a source removed by a handler ends the batch (the rest may point at it) */
+		for (int i = 0; i < k && gen == n->loop.generation; i++) {
 			switch (ev[i].src->kind) {
 			case LOOP_KIND_TIMER:
 				if (loop_timer_ack(&n->loop))
@@ -634,19 +651,19 @@ int node_run(struct node *n)
 				handle_signals(n);
 				break;
 			case NODE_SRC_DEVICE:
-				if (ev[i].events & (EPOLLERR | EPOLLHUP))
-					node_io_error(n, "the device", -EBADFD);
-				else
-					forward_device_readable(n);
+				r = ev[i].events & (EPOLLERR | EPOLLHUP) ? -EBADFD
+									  : forward_device_readable(n);
+				if (r < 0)
+					io_error(n, "reading from the device", r);
 				break;
-			case NODE_SRC_NET:
-				forward_net_readable(n);
+			case NODE_SRC_TRANSPORT:
+				transport_report(n, transport_event(n->xp, ev[i].src, ev[i].events));
 				break;
 			case NODE_SRC_RESOLVER:
 				handle_resolved(n);
 				break;
 			case NODE_SRC_PORTFWD:
-				node_portfwd_events(n);
+				own_portfwd_events(n);
 				break;
 			}
 		}
@@ -654,16 +671,16 @@ int node_run(struct node *n)
 
 	/* orderly shutdown (PROTOCOL.md 5.10) */
 	(void)daemon_notify("STOPPING=1");
-	node_hook(n, CONFIG_HOOK_VPN_SHUTDOWN, NULL, NULL);
+	peers_hook(n, CONFIG_HOOK_VPN_SHUTDOWN, NULL, NULL);
 	size_t it = 0;
 	for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it))
 		peer_remove(n, p, true, "shutting down");
 	if (n->cfg->ifdown) {
-		int r = device_run_cmd(n->cfg->ifdown, n->dev.ifname);
+		r = device_run_cmd(n->cfg->ifdown, n->dev.ifname);
 		if (r != 0)
 			log_warn("ifdown command failed with status %d", r);
 	}
-	node_portfwd_stop(n);
+	own_portfwd_stop(n);
 	hooks_drain(n->hooks, NODE_HOOK_DRAIN_MS);
 	return n->exit_status;
 }
@@ -675,8 +692,7 @@ void node_free(struct node *n)
 	peers_free(n);
 	resolver_free(n->resolver);
 	portfwd_free(n->portfwd);
-	if (n->net.src.fd >= 0)
-		net_close(&n->net);
+	transport_free(n->xp);
 	if (n->dev.src.fd >= 0)
 		device_close(&n->dev);
 	loop_close(&n->loop);

@@ -1,8 +1,16 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * node_int.h - the node's private state, shared by node.c (start-up, housekeeping, control
- * messages), peers.c (peer/pending tables, connecting, reconnect back-off) and forward.c
- * (the data path). Nothing outside these three files includes it.
+ * node_int.h - the node's private state, shared by the files of the node. They call each
+ * other in one direction only (no cycles):
+ *
+ *   node.c      start-up, the loop, the one-second tick, statistics, shutdown
+ *     forward.c   the data path: device and transport batches, dispatch of messages
+ *       exchange.c  NodeInfo sent and received, peer exchange
+ *         peers.c     peer and pending tables, connecting, reconnect back-off, hooks
+ *           own.c       own addresses, the handshake NodeInfo, UPnP
+ *             send.c      the one transmit path, over the transport (transport.h)
+ *
+ * Nothing outside these files includes it.
  */
 #ifndef MESHVPN_NODE_INT_H
 #define MESHVPN_NODE_INT_H
@@ -28,8 +36,11 @@
 #include "meshvpn/session.h"
 #include "meshvpn/stats.h"
 #include "meshvpn/table.h"
+#include "meshvpn/transport.h"
 
 #define NODE_ID_LEN 16
+#define NODE_BATCH  TRANSPORT_BATCH /* packets per device read and transport receive */
+#define NODE_SPARES TRANSPORT_BATCH /* spare buffers between two flushes */
 #define NODE_HEADROOM (SESSION_HEADROOM + 1) /* the frame header and the inner type byte */
 #define NODE_MAX_PACKET (40 + 65535)	     /* largest IPv6 packet a TUN read can return */
 /* a device read: headroom, virtio header, packet, AEAD tag; a datagram fits as well */
@@ -59,7 +70,7 @@ _Static_assert(NODE_BUF_SIZE >= SESSION_HEADROOM + SESSION_BUF_SIZE, "session bu
 
 enum node_src_kind {
 	NODE_SRC_DEVICE = LOOP_KIND_USER,
-	NODE_SRC_NET,
+	NODE_SRC_TRANSPORT,
 	NODE_SRC_RESOLVER,
 	NODE_SRC_PORTFWD,
 };
@@ -115,7 +126,8 @@ struct node {
 
 	struct loop loop;
 	struct device dev;
-	struct net net;
+	struct net *udp;	  /* the UDP socket, when it is the transport (else NULL) */
+	struct transport *xp;	  /* what carries the datagrams */
 	struct resolver *resolver;
 	struct portfwd *portfwd; /* UPnP worker (NULL: off or not started) */
 	bool upnp_mapped;	 /* upnp_int/upnp_ext are own addresses (PROTOCOL.md 5.8) */
@@ -161,14 +173,13 @@ struct node {
 
 	/* buffers, all allocated once at start */
 	uint8_t *pool;
-	struct buf rxbufs[NET_BATCH];
-	struct buf devbufs[NET_BATCH];
-	struct buf spare[NET_BATCH]; /* broadcast copies and control messages */
+	struct buf rxbufs[NODE_BATCH];
+	struct buf devbufs[NODE_BATCH];
+	struct buf spare[NODE_SPARES]; /* broadcast copies and trains */
 	unsigned spare_used;
 	struct buf ctl;		     /* one control message at a time */
 	struct buf segbuf;	     /* one segment of a super-packet with no single destination */
-	struct net_rx rx;
-	struct net_tx tx;
+	struct transport_rx rx;
 	struct offload_pkt devq[NODE_DEVQ]; /* received DATA for the device, in order */
 	unsigned devq_n;
 	uint8_t *nodeinfo_buf;	     /* encoded own NodeInfo */
@@ -186,6 +197,21 @@ struct node {
 	struct hooks *hooks;
 };
 
+/* node.c: nothing; it calls the others. */
+
+/* forward.c: the data path. 0 or the -errno of the device / transport for the loop. */
+int forward_device_readable(struct node *n) WUR;
+int forward_net_readable(struct node *n) WUR;
+
+/* exchange.c: NodeInfo sent and received, peer exchange (PROTOCOL.md 4.5, 5.6) */
+void exchange_nodeinfo(struct node *n, struct peer *p, const uint8_t *data, size_t len);
+/* A handshake completed; ni (the peer's NodeInfo) is owned by p->sess. */
+void exchange_established(struct node *n, struct peer *p, const uint8_t *ni, size_t len);
+void exchange_send_nodeinfo(struct node *n, struct peer *p);
+void exchange_broadcast(struct node *n);
+/* session_params.payload_ok: the handshake NodeInfo must decode. */
+bool exchange_payload_ok(const uint8_t *payload, size_t len, void *arg);
+
 /* peers.c */
 struct peer *peer_find(struct node *n, const struct addr *a);
 struct peer *peer_by_id(struct node *n, uint32_t id);
@@ -198,7 +224,7 @@ int pending_add(struct node *n, const struct addr *a, struct session *sess, bool
 		struct pending **out);
 void pending_remove(struct node *n, struct pending *pd);
 /* True when a is an own address, an established peer or pending (PROTOCOL.md 5.4). */
-bool node_addr_known(struct node *n, const struct addr *a);
+bool peer_addr_known(struct node *n, const struct addr *a);
 /* "Connect to one address": a new handshake unless a is own/peer/pending. */
 void peer_connect(struct node *n, const struct addr *a);
 /* A new handshake with an established peer that stopped answering (keeps the old session). */
@@ -211,46 +237,46 @@ void reconnect_resolved(struct node *n, size_t idx, const struct addr *addrs, in
 void peers_free(struct node *n);
 /* Iteration: size_t it = 0; for (p = peer_next(n, &it); p; p = peer_next(n, &it)) */
 struct peer *peer_next(struct node *n, size_t *it);
-
-/* forward.c: the data path */
-void forward_device_readable(struct node *n);
-void forward_net_readable(struct node *n);
-/* Encrypts the control message in n->ctl for p and sends it at once. */
-void forward_send_ctl(struct node *n, struct peer *p);
-/* Sends an empty KEEPALIVE to p. */
-void forward_send_keepalive(struct node *n, struct peer *p);
-/* Sends a datagram that is already framed (handshake) to a. */
-void forward_send_raw(struct node *n, const struct buf *b, const struct addr *a,
-		      struct stats_traffic *t);
-void forward_flush(struct node *n);
-
-/* node.c */
-/* An I/O error on the device or socket: logged; errors that will not go away stop the node. */
-void node_io_error(struct node *n, const char *what, int err);
 /* Fires a hook (CONFIG.md 8.1); peer: PEER, p: CLAIMS/NODE_ID (see struct hooks_vars). */
-void node_hook(struct node *n, enum config_hook_event ev, const struct addr *peer,
-	       const struct peer *p);
+void peers_hook(struct node *n, enum config_hook_event ev, const struct addr *peer,
+		const struct peer *p);
 
-/* exchange.c: own addresses, NodeInfo, peer exchange */
-void node_handle_nodeinfo(struct node *n, struct peer *p, const uint8_t *data, size_t len);
-/* A handshake completed; ni (the peer's NodeInfo) is owned by p->sess. */
-void node_peer_established(struct node *n, struct peer *p, const uint8_t *ni, size_t len);
+/* own.c: own addresses (PROTOCOL.md 5.8), the own NodeInfo, UPnP (9) */
+bool own_is_addr(struct node *n, const struct addr *a);
+void own_add_addr(struct node *n, const struct addr *a, bool v4_wire);
+void own_rebuild_addrs(struct node *n);
+/* The own NodeInfo without its peer list (the caller adds that). */
+void own_nodeinfo(struct node *n, struct nodeinfo *ni);
+/* Encodes a NodeInfo into out (NODEINFO_MAX_ENCODED_LEN bytes); returns the length. */
+size_t own_nodeinfo_encode(const struct nodeinfo *ni, uint8_t *out);
 /* The cached NodeInfo for handshake payloads (without the peer list). */
-const uint8_t *node_handshake_nodeinfo(struct node *n, size_t *len);
-void node_send_nodeinfo(struct node *n, struct peer *p);
-void node_broadcast_nodeinfo(struct node *n);
-/* session_params.payload_ok: the handshake NodeInfo must decode. */
-bool node_payload_ok(const uint8_t *payload, size_t len, void *arg);
-bool node_is_own_addr(struct node *n, const struct addr *a);
-void node_add_own_addr(struct node *n, const struct addr *a, bool v4_wire);
-void node_rebuild_own_addrs(struct node *n);
+const uint8_t *own_handshake_nodeinfo(struct node *n, size_t *len);
 /*
  * UPnP (PROTOCOL.md 9): starts the worker for a UDP socket (IPv4 only; lease 0 = default,
  * failures are logged, not fatal); takes its reports (own addresses, log); removes the mapping
  * at shutdown, waiting at most PORTFWD_STOP_MS for the gateway.
  */
-void node_portfwd_start(struct node *n, uint32_t lease);
-void node_portfwd_events(struct node *n);
-void node_portfwd_stop(struct node *n);
+void own_portfwd_start(struct node *n, uint32_t lease);
+void own_portfwd_events(struct node *n);
+void own_portfwd_stop(struct node *n);
+
+/* send.c: the one transmit path */
+/* Encrypts DATA in b (payload with NODE_HEADROOM; consumed: borrowed until the flush). */
+void send_data(struct node *n, struct peer *p, struct buf *b);
+/* DATA for p from the segments of a super-packet (see send.c). */
+void send_gso(struct node *n, struct peer *p, struct offload_seg *seg, const struct vaddr *src,
+	      const struct vaddr *dst);
+/* A spare buffer holding a copy of b, valid until the next flush. */
+struct buf *send_spare_copy(struct node *n, const struct buf *b);
+/* Encrypts the control message in n->ctl for p and sends it at once. */
+void send_ctl(struct node *n, struct peer *p);
+/* Sends an empty KEEPALIVE to p. */
+void send_keepalive(struct node *n, struct peer *p);
+/* Sends a datagram that is already framed (handshake) to a, counted in t (may be NULL). */
+void send_raw(struct node *n, const struct buf *b, const struct addr *a, struct stats_traffic *t);
+/* Sends bytes that are not the VPN's (statsd) to a. 0 or -errno. */
+int send_datagram(struct node *n, const uint8_t *data, size_t len, const struct addr *a);
+/* Sends everything queued; the spare buffers are free again. */
+void send_flush(struct node *n);
 
 #endif

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
- * peers.c - the peer and pending-handshake tables, connecting to addresses, and the
- * reconnect back-off of configured peers (PROTOCOL.md 5.3-5.5).
+ * peers.c - the peer and pending-handshake tables, connecting to addresses, the reconnect
+ * back-off of configured peers (PROTOCOL.md 5.3-5.5), and the hooks fired for peers.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -9,6 +9,25 @@
 
 #include "meshvpn/log.h"
 #include "node_int.h"
+
+/* ---- hooks (CONFIG.md 8.1) ---- */
+
+void peers_hook(struct node *n, enum config_hook_event ev, const struct addr *peer,
+		const struct peer *p)
+{
+	struct hooks_vars v = {.ifname = n->dev.ifname, .peer = peer};
+
+	if (!hooks_script(n->hooks, ev))
+		return;
+	if (p) {
+		v.claims = p->claims;
+		v.n_claims = p->n_claims;
+		v.node_id = p->has_node_id ? p->node_id : NULL;
+	}
+	(void)hooks_fire(n->hooks, ev, &v); /* failures are logged there */
+}
+
+/* ---- the tables ---- */
 
 static size_t bucket(const struct addr *a)
 {
@@ -104,7 +123,7 @@ void peer_remove(struct node *n, struct peer *p, bool close, const char *why)
 	if (close && session_is_established(p->sess)) {
 		buf_reset(&n->ctl, NODE_HEADROOM);
 		*buf_put(&n->ctl, 1) = FRAME_TYPE_CLOSE;
-		forward_send_ctl(n, p);
+		send_ctl(n, p);
 	}
 	log_info("Peer %s disconnected: %s", addr_format(&p->addr, as), why);
 	table_remove_peer(&n->table, p->id);
@@ -160,9 +179,9 @@ void pending_remove(struct node *n, struct pending *pd)
 	free(pd);
 }
 
-bool node_addr_known(struct node *n, const struct addr *a)
+bool peer_addr_known(struct node *n, const struct addr *a)
 {
-	return node_is_own_addr(n, a) || peer_find(n, a) || pending_find(n, a);
+	return own_is_addr(n, a) || peer_find(n, a) || pending_find(n, a);
 }
 
 static void start_handshake(struct node *n, const struct addr *a)
@@ -178,7 +197,7 @@ static void start_handshake(struct node *n, const struct addr *a)
 		       addr_format(a, as));
 		return;
 	}
-	ni = node_handshake_nodeinfo(n, &len);
+	ni = own_handshake_nodeinfo(n, &len);
 	buf_reset(&n->ctl, NODE_HEADROOM);
 	if (session_new_initiator(n->sctx, ni, len, &s, &n->ctl) < 0) {
 		log_warn("cannot start a handshake with %s", addr_format(a, as));
@@ -191,12 +210,12 @@ static void start_handshake(struct node *n, const struct addr *a)
 		return;
 	}
 	log_debug("Sending handshake to %s", addr_format(a, as));
-	forward_send_raw(n, &n->ctl, a, &pd->traffic);
+	send_raw(n, &n->ctl, a, &pd->traffic);
 }
 
 void peer_connect(struct node *n, const struct addr *a)
 {
-	if (node_addr_known(n, a) || addr_is_unspecified(a) || a->port == 0)
+	if (peer_addr_known(n, a) || addr_is_unspecified(a) || a->port == 0)
 		return;
 	start_handshake(n, a);
 }
@@ -217,11 +236,11 @@ void peer_connect_list(struct node *n, const struct addr *list, size_t count)
 	char as[ADDR_STRLEN];
 
 	for (size_t i = 0; i < count; i++)
-		if (node_addr_known(n, &list[i]))
+		if (peer_addr_known(n, &list[i]))
 			return;
 	if (count) {
 		log_info("Connecting to %s", addr_format(&list[0], as));
-		node_hook(n, CONFIG_HOOK_PEER_CONNECTING, &list[0], NULL);
+		peers_hook(n, CONFIG_HOOK_PEER_CONNECTING, &list[0], NULL);
 	}
 	for (size_t i = 0; i < count; i++)
 		peer_connect(n, &list[i]);

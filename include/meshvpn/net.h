@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* net.h - the node's UDP socket: dual-stack open, recvmmsg/sendmmsg batches, counters. */
+/*
+ * net.h - the node's UDP socket: dual-stack open, recvmmsg/sendmmsg batches, counters; the
+ * UDP transport (transport.h).
+ */
 #ifndef MESHVPN_NET_H
 #define MESHVPN_NET_H
 
@@ -11,87 +14,21 @@
 #include "addr.h"
 #include "bytes.h"
 #include "loop.h"
+#include "transport.h"
 #include "util.h"
 
-#define NET_BATCH	 64	   /* datagrams per recvmmsg / sendmmsg call */
+#define NET_BATCH	 TRANSPORT_BATCH /* datagrams per recvmmsg / sendmmsg call */
 #define NET_SOCKBUF_SIZE (4 << 20) /* requested SO_RCVBUF / SO_SNDBUF */
 #define NET_TX_WAIT_MS	 10	   /* at most this long per flush waiting for POLLOUT */
-#define NET_GSO_MAX_SEGS 64	   /* datagrams per UDP_SEGMENT send (kernel UDP_MAX_SEGMENTS) */
-#define NET_GSO_MAX_BYTES 65000	   /* payload bytes per UDP_SEGMENT send */
+#define NET_GSO_MAX_SEGS TRANSPORT_TRAIN_SEGS  /* datagrams per UDP_SEGMENT send */
+#define NET_GSO_MAX_BYTES TRANSPORT_TRAIN_BYTES /* payload bytes per UDP_SEGMENT send */
 #define NET_NOGSO 32		   /* destinations remembered as "no GSO" (path MTU too small) */
 #define NET_NOGSO_SECS 600	   /* ... for this long */
 
-/* Counters, only ever incremented; the caller reads them (stats, statsd). */
-struct net_stats {
-	uint64_t rx_packets;
-	uint64_t rx_bytes;
-	uint64_t rx_dropped; /* truncated datagrams and unusable source addresses */
-	uint64_t tx_packets;
-	uint64_t tx_bytes;
-	uint64_t tx_errors;  /* per-destination send failures (EHOSTUNREACH, EPERM, ...) */
-	uint64_t tx_dropped; /* not sent because the socket buffer stayed full */
-};
-
-struct net {
-	struct loop_src src; /* src.fd is the socket; register it with loop_add() */
-	int family;	     /* AF_INET6 (dual-stack), or AF_INET when the kernel lacks IPv6 */
-	struct addr local;   /* bound address and port (getsockname), normalised */
-	struct net_stats stats;
-	bool gso;	     /* UDP_SEGMENT sends work (cleared after the kernel refuses one) */
-	bool gro;	     /* UDP_GRO is on: a receive may hold several datagrams */
-	struct {
-		struct addr dst;
-		int64_t until;
-	} nogso[NET_NOGSO]; /* GSO refused for these destinations (EMSGSIZE) */
-	unsigned n_nogso;
-};
-
-/*
- * Opens the socket: AF_INET6 with IPV6_V6ONLY off, bound to listen (NULL = [::]:0; IPv4
- * addresses bind in mapped form, so [::ffff:0.0.0.0] means IPv4 only). Without kernel IPv6
- * support it falls back to AF_INET (listen must then be IPv4 or ::). Nonblocking, CLOEXEC,
- * 4 MiB buffers (forced when privileged). src.kind is left for the caller. 0 or -errno.
- */
-int net_open(struct net *net, const struct addr *listen) WUR;
-/* Closes the socket (call loop_del() first). Safe to call twice. */
-void net_close(struct net *net);
-
-/*
- * A receive batch: the caller owns the buffer pool and lends up to NET_BATCH buffers by
- * setting bufs[0..n) (each with the headroom it wants in off; a datagram is written at
- * buf_data() and may fill the storage to its end, any old len is overwritten). The other
- * arrays are scratch space set up per call: a struct net_rx needs nothing but bufs and n.
- */
-struct net_rx {
-	unsigned n;		     /* in: buffers lent (<= NET_BATCH) */
-	struct buf *bufs[NET_BATCH]; /* in: borrowed buffers; out: [0, count) hold datagrams */
-	struct addr src[NET_BATCH];  /* out: normalised source of bufs[i] (IPv4 as mapped) */
-	uint16_t seg[NET_BATCH];     /* out: 0, or GRO: bufs[i] holds datagrams of this size
-					(the last one may be shorter), all from src[i] */
-	struct mmsghdr msgs[NET_BATCH];
-	struct iovec iov[NET_BATCH];
-	struct sockaddr_storage names[NET_BATCH];
-	union {
-		char buf[64];
-		struct cmsghdr align;
-	} ctrl[NET_BATCH];
-};
-
-/*
- * Receives up to rx->n datagrams with one recvmmsg. Returns the count, -EAGAIN when nothing
- * is queued, or -errno; 0 means everything received was dropped (call again). bufs[i]->len
- * and src[i] are set for i < count.
- * Truncated datagrams are dropped and counted: their buffers are moved behind the received
- * ones, so rx->bufs may be reordered, but it still holds exactly the buffers lent. After the
- * call every buffer is the caller's again; it may swap pointers in bufs before the next call.
- * (With UDP_GRO a later version splits coalesced segments over consecutive bufs; callers are
- * unaffected.)
- */
-int net_recv_batch(struct net *net, struct net_rx *rx) WUR;
-
 /*
  * A transmit queue of up to NET_BATCH datagrams, each a borrowed buffer (payload
- * buf_data()/len) and a destination. Zero-initialise it (or set n = 0) before first use.
+ * buf_data()/len) and a destination, plus the scratch space sendmmsg needs. Zero-initialise
+ * it (or set n = 0) before first use.
  */
 struct net_tx {
 	unsigned n;		     /* queued */
@@ -109,6 +46,70 @@ struct net_tx {
 		struct cmsghdr align;
 	} ctrl[NET_BATCH];
 };
+
+/* recvmmsg scratch space, set up per call. */
+struct net_rx_scratch {
+	struct mmsghdr msgs[NET_BATCH];
+	struct iovec iov[NET_BATCH];
+	struct sockaddr_storage names[NET_BATCH];
+	union {
+		char buf[64];
+		struct cmsghdr align;
+	} ctrl[NET_BATCH];
+};
+
+/*
+ * The socket. As a transport (net_transport()), t.local is the bound address and port
+ * (getsockname, normalised) and t.stats its counters; the transport's queue is txq.
+ */
+struct net {
+	struct transport t;
+	struct loop_src src; /* src.fd is the socket; register it with loop_add() */
+	int family;	     /* AF_INET6 (dual-stack), or AF_INET when the kernel lacks IPv6 */
+	bool gso;	     /* UDP_SEGMENT sends work (cleared after the kernel refuses one) */
+	bool gro;	     /* UDP_GRO is on: a receive may hold several datagrams */
+	struct {
+		struct addr dst;
+		int64_t until;
+	} nogso[NET_NOGSO]; /* GSO refused for these destinations (EMSGSIZE) */
+	unsigned n_nogso;
+	struct loop *loop;  /* set by the transport's attach */
+	struct net_rx_scratch rxs;
+	struct net_tx txq;  /* the transport's queue */
+};
+
+/*
+ * Opens the socket: AF_INET6 with IPV6_V6ONLY off, bound to listen (NULL = [::]:0; IPv4
+ * addresses bind in mapped form, so [::ffff:0.0.0.0] means IPv4 only). Without kernel IPv6
+ * support it falls back to AF_INET (listen must then be IPv4 or ::). Nonblocking, CLOEXEC,
+ * 4 MiB buffers (forced when privileged). src.kind is left for the caller. 0 or -errno.
+ */
+int net_open(struct net *net, const struct addr *listen) WUR;
+/* Closes the socket (call loop_del() first). Safe to call twice. */
+void net_close(struct net *net);
+
+/*
+ * The UDP transport: allocates a struct net and opens it as net_open() does. Freed with
+ * transport_free(). 0 or -errno (*out = NULL).
+ */
+int net_transport_open(const struct addr *listen, struct net **out) WUR;
+
+static inline struct transport *net_transport(struct net *net)
+{
+	return &net->t;
+}
+
+/*
+ * Receives up to rx->n datagrams with one recvmmsg. Returns the count, -EAGAIN when nothing
+ * is queued, or -errno; 0 means everything received was dropped (call again). bufs[i]->len
+ * and src[i] are set for i < count.
+ * Truncated datagrams are dropped and counted: their buffers are moved behind the received
+ * ones, so rx->bufs may be reordered, but it still holds exactly the buffers lent. After the
+ * call every buffer is the caller's again; it may swap pointers in bufs before the next call.
+ * (With UDP_GRO a later version splits coalesced segments over consecutive bufs; callers are
+ * unaffected.)
+ */
+int net_recv_batch(struct net *net, struct transport_rx *rx) WUR;
 
 /*
  * Queues b for dst; b must stay valid and unchanged until the next net_tx_flush(). 0, or

@@ -146,7 +146,7 @@ static uint8_t copy_store[NET_BATCH][BUF_SIZE];
 
 static unsigned recv_all(struct net *net, struct buf *got, struct addr *src, unsigned want)
 {
-	struct net_rx rx;
+	struct transport_rx rx;
 	unsigned have = 0;
 
 	while (have < want) {
@@ -184,9 +184,9 @@ static void test_open(void **state)
 	assert_int_equal(net_open(&net, NULL), 0);
 	assert_true(net.src.fd >= 0);
 	assert_int_equal(net.family, AF_INET6);
-	assert_true(addr_is_unspecified(&net.local));
-	assert_false(addr_is_v4(&net.local));
-	assert_int_not_equal(net.local.port, 0);
+	assert_true(addr_is_unspecified(&net.t.local));
+	assert_false(addr_is_v4(&net.t.local));
+	assert_int_not_equal(net.t.local.port, 0);
 
 	int v = 0;
 	socklen_t vl = sizeof(v);
@@ -203,9 +203,9 @@ static void test_open(void **state)
 	/* An IPv4 listen address binds in mapped form; the local address reports it. */
 	make_addr(&a, "127.0.0.1", 0);
 	assert_int_equal(net_open(&net, &a), 0);
-	assert_true(addr_is_v4(&net.local));
-	a.port = net.local.port;
-	assert_true(addr_equal(&net.local, &a));
+	assert_true(addr_is_v4(&net.t.local));
+	a.port = net.t.local.port;
+	assert_true(addr_equal(&net.t.local, &a));
 
 	/* The same port again: EADDRINUSE, and nothing stays open. */
 	struct net dup;
@@ -238,7 +238,7 @@ static void send_plain(int fam, const char *src_ip, const char *dst_ip, uint16_t
 
 static void expect_one(struct net *net, const struct addr *from)
 {
-	struct net_rx rx;
+	struct transport_rx rx;
 	char a[ADDR_STRLEN], b[ADDR_STRLEN];
 
 	pool_reset();
@@ -263,28 +263,28 @@ static void test_dual_stack_sources(void **state)
 
 	assert_int_equal(net_open(&net, NULL), 0);
 	/* IPv4 sender: the source is the IPv4-mapped form. */
-	send_plain(AF_INET, "127.0.0.1", "127.0.0.1", net.local.port, &from);
+	send_plain(AF_INET, "127.0.0.1", "127.0.0.1", net.t.local.port, &from);
 	assert_true(addr_is_v4(&from));
 	expect_one(&net, &from);
 	assert_true(addr_is_v4(&from));
 
 	/* An IPv6 socket sending to the mapped address: the same normalised form. */
-	send_plain(AF_INET6, "::ffff:127.0.0.1", "::ffff:127.0.0.1", net.local.port, &from_mapped);
+	send_plain(AF_INET6, "::ffff:127.0.0.1", "::ffff:127.0.0.1", net.t.local.port, &from_mapped);
 	assert_true(addr_is_v4(&from_mapped));
 	expect_one(&net, &from_mapped);
 
 	if (have_v6) {
 		struct addr from6;
-		send_plain(AF_INET6, "::1", "::1", net.local.port, &from6);
+		send_plain(AF_INET6, "::1", "::1", net.t.local.port, &from6);
 		assert_false(addr_is_v4(&from6));
 		expect_one(&net, &from6);
 	}
-	struct net_rx rx = {.n = 1, .bufs = {&pool[0]}};
+	struct transport_rx rx = {.n = 1, .bufs = {&pool[0]}};
 	assert_int_equal(net_recv_batch(&net, &rx), -EAGAIN);
 	rx.n = 0;
 	assert_int_equal(net_recv_batch(&net, &rx), -EINVAL);
-	assert_int_equal(net.stats.rx_packets, have_v6 ? 3 : 2);
-	assert_int_equal(net.stats.rx_bytes, have_v6 ? 12 : 8);
+	assert_int_equal(net.t.stats.rx_packets, have_v6 ? 3 : 2);
+	assert_int_equal(net.t.stats.rx_bytes, have_v6 ? 12 : 8);
 	net_close(&net);
 }
 
@@ -312,7 +312,7 @@ static void open_pair(struct net *rxn, struct net *txn, struct addr *dst, const 
 {
 	assert_int_equal(net_open(rxn, NULL), 0);
 	assert_int_equal(net_open(txn, NULL), 0);
-	make_addr(dst, ip, rxn->local.port);
+	make_addr(dst, ip, rxn->t.local.port);
 }
 
 static void test_batch_64(void **state)
@@ -328,7 +328,7 @@ static void test_batch_64(void **state)
 
 		pool_reset();
 		open_pair(&a, &b, &dst, ips[v]);
-		make_addr(&expect_src, ips[v], b.local.port);
+		make_addr(&expect_src, ips[v], b.t.local.port);
 		for (unsigned i = 0; i < NET_BATCH; i++) {
 			fill(&pool[i], i);
 			assert_int_equal(net_tx_add(&tx, &pool[i], &dst), 0);
@@ -342,8 +342,8 @@ static void test_batch_64(void **state)
 			assert_ptr_equal(tx.bufs[i], &pool[i]);
 			check(&pool[i], i);
 		}
-		assert_int_equal(b.stats.tx_packets, NET_BATCH);
-		assert_int_equal(b.stats.tx_errors + b.stats.tx_dropped, 0);
+		assert_int_equal(b.t.stats.tx_packets, NET_BATCH);
+		assert_int_equal(b.t.stats.tx_errors + b.t.stats.tx_dropped, 0);
 
 		assert_int_equal(recv_all(&a, got, src, NET_BATCH), NET_BATCH);
 		uint64_t bytes = 0;
@@ -353,9 +353,9 @@ static void test_batch_64(void **state)
 			assert_true(addr_equal(&src[i], &expect_src));
 			bytes += payload_len(i);
 		}
-		assert_int_equal(a.stats.rx_packets, NET_BATCH);
-		assert_int_equal(a.stats.rx_bytes, bytes);
-		assert_int_equal(b.stats.tx_bytes, bytes);
+		assert_int_equal(a.t.stats.rx_packets, NET_BATCH);
+		assert_int_equal(a.t.stats.rx_bytes, bytes);
+		assert_int_equal(b.t.stats.tx_bytes, bytes);
 		/* an empty flush is fine */
 		assert_int_equal(net_tx_flush(&b, &tx), 0);
 		net_close(&a);
@@ -381,8 +381,8 @@ static void send_batch_with(const char *const *bad_ips, size_t nbad)
 		assert_int_equal(net_tx_add(&tx, &pool[i], i % 2 ? &bad : &good), 0);
 	}
 	assert_int_equal(net_tx_flush(&b, &tx), ngood);
-	assert_int_equal(b.stats.tx_errors, nbad);
-	assert_int_equal(b.stats.tx_packets, ngood);
+	assert_int_equal(b.t.stats.tx_errors, nbad);
+	assert_int_equal(b.t.stats.tx_packets, ngood);
 	assert_int_equal(recv_all(&a, got, src, ngood), ngood);
 	for (unsigned i = 0; i < ngood; i++)
 		check(&got[i], 2 * i);
@@ -396,7 +396,7 @@ static void test_partial_failure_port0(void **state)
 	/* UDP refuses destination port 0 locally (EINVAL) in every namespace. */
 	struct net a, b;
 	struct net_tx tx = {0};
-	struct net_rx rx;
+	struct transport_rx rx;
 	struct buf got[NET_BATCH];
 	struct addr src[NET_BATCH], good, bad;
 
@@ -408,7 +408,7 @@ static void test_partial_failure_port0(void **state)
 		assert_int_equal(net_tx_add(&tx, &pool[i], i % 2 ? &bad : &good), 0);
 	}
 	assert_int_equal(net_tx_flush(&b, &tx), 3);
-	assert_int_equal(b.stats.tx_errors, 2);
+	assert_int_equal(b.t.stats.tx_errors, 2);
 	assert_int_equal(recv_all(&a, got, src, 3), 3);
 	check(&got[0], 0);
 	check(&got[1], 2);
@@ -417,8 +417,8 @@ static void test_partial_failure_port0(void **state)
 	/* Single control message path. */
 	assert_int_equal(net_sendto(&b, (const uint8_t *)"hi", 2, &bad), -EINVAL);
 	assert_int_equal(net_sendto(&b, (const uint8_t *)"hi", 2, &good), 0);
-	assert_int_equal(b.stats.tx_errors, 3);
-	assert_int_equal(b.stats.tx_packets, 4);
+	assert_int_equal(b.t.stats.tx_errors, 3);
+	assert_int_equal(b.t.stats.tx_packets, 4);
 	wait_readable(&a);
 	rx.n = 1;
 	rx.bufs[0] = &pool[0];
@@ -445,7 +445,7 @@ static void test_recv_truncated(void **state)
 {
 	(void)state;
 	struct net a, b;
-	struct net_rx rx;
+	struct transport_rx rx;
 	struct net_tx tx = {0};
 	struct addr dst;
 	uint8_t small_store[16];
@@ -470,7 +470,7 @@ static void test_recv_truncated(void **state)
 	wait_readable(&a);
 	int n = net_recv_batch(&a, &rx);
 	assert_int_equal(n, 2);
-	assert_int_equal(a.stats.rx_dropped, 1);
+	assert_int_equal(a.t.stats.rx_dropped, 1);
 	/* received first, the dropped buffer behind them: still the same three buffers */
 	assert_ptr_equal(rx.bufs[0], &pool[0]);
 	assert_ptr_equal(rx.bufs[1], &pool[1]);
@@ -511,7 +511,7 @@ static void test_eagain_policy(void **state)
 	sendmmsg_calls = 0;
 	assert_int_equal(net_tx_flush(&b, &tx), 8);
 	assert_int_equal(sendmmsg_calls, 2);
-	assert_int_equal(b.stats.tx_dropped, 0);
+	assert_int_equal(b.t.stats.tx_dropped, 0);
 	assert_int_equal(recv_all(&a, got, src, 8), 8);
 
 	/* A buffer that stays full: a bounded number of waits, then drop and count. */
@@ -523,7 +523,7 @@ static void test_eagain_policy(void **state)
 	assert_int_equal(net_tx_flush(&b, &tx), 0);
 	assert_true(ms_since(&t0) < 1000);
 	assert_true(sendmmsg_calls >= 2 && sendmmsg_calls <= 8);
-	assert_int_equal(b.stats.tx_dropped, 8);
+	assert_int_equal(b.t.stats.tx_dropped, 8);
 	assert_int_equal(tx.n, 0);
 	inject_eagain = 0;
 
@@ -613,8 +613,8 @@ static void test_gso_fallback(void **state)
 	assert_int_equal(net_tx_add_train(&tx, train(1, 0x10), &d1, 100), 0);
 	assert_int_equal(net_tx_add_train(&tx, train(2, 0x20), &d2, 100), 0);
 	assert_int_equal(net_tx_flush(&net, &tx), 7);
-	assert_int_equal(net.stats.tx_packets, 7);
-	assert_int_equal(net.stats.tx_errors, 0);
+	assert_int_equal(net.t.stats.tx_packets, 7);
+	assert_int_equal(net.t.stats.tx_errors, 0);
 	assert_true(net.gso);
 	assert_int_equal(net.n_nogso, 1);
 	assert_int_equal(gso_sent[0], 0);
@@ -663,8 +663,8 @@ static void test_ipv4_fallback(void **state)
 	assert_int_equal(net_open(&a, NULL), 0);
 	assert_int_equal(a.family, AF_INET);
 	/* still normalised: 0.0.0.0 as mapped */
-	assert_true(addr_is_v4(&a.local));
-	assert_true(addr_is_unspecified(&a.local));
+	assert_true(addr_is_v4(&a.t.local));
+	assert_true(addr_is_unspecified(&a.t.local));
 	make_addr(&l6, "::1", 0);
 	assert_int_equal(net_open(&b, &l6), -EAFNOSUPPORT);
 	assert_int_equal(b.src.fd, -1);
@@ -673,20 +673,20 @@ static void test_ipv4_fallback(void **state)
 	assert_int_equal(b.family, AF_INET);
 	inject_no_v6 = false;
 
-	make_addr(&dst, "127.0.0.1", a.local.port);
+	make_addr(&dst, "127.0.0.1", a.t.local.port);
 	make_addr(&v6dst, "2001:db8::1", 9);
 	for (unsigned i = 0; i < 3; i++) {
 		fill(&pool[i], i);
 		assert_int_equal(net_tx_add(&tx, &pool[i], i == 1 ? &v6dst : &dst), 0);
 	}
 	assert_int_equal(net_tx_flush(&b, &tx), 2);
-	assert_int_equal(b.stats.tx_errors, 1);
+	assert_int_equal(b.t.stats.tx_errors, 1);
 	assert_int_equal(net_sendto(&b, (const uint8_t *)"x", 1, &v6dst), -EAFNOSUPPORT);
 	assert_int_equal(recv_all(&a, got, src, 2), 2);
 	check(&got[0], 0);
 	check(&got[1], 2);
 	/* IPv4 sources arrive in the same mapped form as on the dual-stack socket */
-	assert_true(addr_equal(&src[0], &b.local));
+	assert_true(addr_equal(&src[0], &b.t.local));
 	net_close(&a);
 	net_close(&b);
 }
