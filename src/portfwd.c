@@ -1,23 +1,21 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
- * portfwd.c - UPnP IGD port mapping (miniupnpc) in a worker thread: discovery, the mapping
- * with VpnCloud's fallbacks, lease refresh and removal, reported back through an eventfd.
+ * portfwd.c - UPnP IGD port mapping (miniupnpc) in a worker thread (chan.h): discovery, the
+ * mapping with VpnCloud's fallbacks, lease refresh and removal, reported back as events.
  */
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <miniupnpc/miniupnpc.h>
 #include <miniupnpc/upnpcommands.h>
 #include <miniupnpc/upnperrors.h>
 #include <sodium.h>
 
+#include "meshvpn/chan.h"
 #include "meshvpn/log.h"
 #include "meshvpn/portfwd.h"
 
@@ -149,17 +147,10 @@ int64_t portfwd_retry_at(int64_t now, int64_t expires)
 
 /* ---- shared state between the node and the worker ---- */
 
+/* The handle; also the worker's arg, freed by release() when neither uses it any more. */
 struct portfwd {
-	struct loop_src src; /* eventfd */
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t wake; /* the worker sleeps on it (CLOCK_MONOTONIC) */
-	pthread_cond_t done_cv;
-	unsigned refs; /* the handle and the worker: the last one frees */
-	bool quit, done;
-	int result, code; /* portfwd_stop's answer */
-	struct portfwd_event ev[PORTFWD_QUEUE];
-	unsigned ev_head, ev_n;
+	struct chan *chan; /* no requests; struct portfwd_event out */
+	int result, code;  /* portfwd_stop's answer: written by the worker before it ends */
 	/* parameters, read-only after start */
 	uint16_t port;
 	struct addr bind;
@@ -168,8 +159,9 @@ struct portfwd {
 	char *multicastif;
 };
 
-/* What the worker alone knows about the gateway and its mapping. */
+/* What the worker alone knows: its channel (pf->chan may not be set yet), the gateway. */
 struct gw {
+	struct chan *c;
 	struct UPNPUrls urls;
 	struct IGDdatas data;
 	bool have_urls;
@@ -188,83 +180,35 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static struct timespec abs_ms(int64_t ms)
+static void release(void *arg)
 {
-	return (struct timespec){.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
-}
+	struct portfwd *pf = arg;
 
-static void destroy(struct portfwd *pf)
-{
-	close(pf->src.fd);
-	pthread_mutex_destroy(&pf->lock);
-	pthread_cond_destroy(&pf->wake);
-	pthread_cond_destroy(&pf->done_cv);
 	free(pf->multicastif);
 	free(pf);
 }
 
-/* Drops one reference; the last one frees everything (the eventfd stays open until then). */
-static void unref(struct portfwd *pf)
+/* Sleeps until deadline_ms (monotonic; CHAN_NO_DEADLINE: for ever); true when asked to quit. */
+static bool wait_until(struct gw *g, int64_t deadline_ms)
 {
-	pthread_mutex_lock(&pf->lock);
-	bool last = --pf->refs == 0;
-	pthread_mutex_unlock(&pf->lock);
-	if (last)
-		destroy(pf);
+	return chan_wait(g->c, NULL, deadline_ms) == -ECANCELED;
 }
 
-static bool stopping(struct portfwd *pf)
+/* Queues an event; if the node stopped reading and the queue is full, the oldest goes. */
+static void report(struct gw *g, const struct portfwd_event *ev)
 {
-	pthread_mutex_lock(&pf->lock);
-	bool q = pf->quit;
-	pthread_mutex_unlock(&pf->lock);
-	return q;
+	(void)chan_post(g->c, ev);
 }
 
-/* Sleeps until deadline_ms (monotonic; INT64_MAX: for ever); true when asked to quit. */
-static bool wait_until(struct portfwd *pf, int64_t deadline_ms)
-{
-	pthread_mutex_lock(&pf->lock);
-	while (!pf->quit) {
-		if (deadline_ms == INT64_MAX) {
-			pthread_cond_wait(&pf->wake, &pf->lock);
-			continue;
-		}
-		if (now_ms() >= deadline_ms)
-			break;
-		struct timespec ts = abs_ms(deadline_ms);
-		pthread_cond_timedwait(&pf->wake, &pf->lock, &ts);
-	}
-	bool q = pf->quit;
-	pthread_mutex_unlock(&pf->lock);
-	return q;
-}
-
-static void report(struct portfwd *pf, const struct portfwd_event *ev)
-{
-	uint64_t one = 1;
-
-	pthread_mutex_lock(&pf->lock);
-	if (pf->ev_n == PORTFWD_QUEUE) { /* the node is not reading: keep the newest */
-		pf->ev_head = (pf->ev_head + 1) % PORTFWD_QUEUE;
-		pf->ev_n--;
-	}
-	pf->ev[(pf->ev_head + pf->ev_n) % PORTFWD_QUEUE] = *ev;
-	pf->ev_n++;
-	ssize_t w = write(pf->src.fd, &one, sizeof(one));
-	(void)w;
-	pthread_mutex_unlock(&pf->lock);
-}
-
-static void report_why(struct portfwd *pf, enum portfwd_event_kind kind, const char *why)
+static void report_why(struct gw *g, enum portfwd_event_kind kind, const char *why)
 {
 	struct portfwd_event ev = {.kind = kind};
 
 	snprintf(ev.why, sizeof(ev.why), "%s", why);
-	report(pf, &ev);
+	report(g, &ev);
 }
 
-static void report_mapping(struct portfwd *pf, enum portfwd_event_kind kind, const struct gw *g)
+static void report_mapping(struct gw *g, enum portfwd_event_kind kind)
 {
 	struct portfwd_event ev = {
 	    .kind = kind,
@@ -272,7 +216,7 @@ static void report_mapping(struct portfwd *pf, enum portfwd_event_kind kind, con
 	    .external = g->external,
 	    .lease = g->lease,
 	};
-	report(pf, &ev);
+	report(g, &ev);
 }
 
 /* ---- talking to the gateway (blocking: worker thread only) ---- */
@@ -307,21 +251,21 @@ static int discover(struct portfwd *pf, struct gw *g)
 	while (!devs) {
 		int64_t start = now_ms();
 		int err = 0;
-		if (stopping(pf))
+		if (chan_quitting(g->c))
 			return -ECANCELED;
 		if (start >= end) {
 			snprintf(why, sizeof(why), "no UPnP gateway answered within %u s",
 				 (pf->discover_ms + 999) / 1000);
-			report_why(pf, PORTFWD_EV_NO_IGD, why);
+			report_why(g, PORTFWD_EV_NO_IGD, why);
 			return -ENOENT;
 		}
 		devs = upnpDiscoverDevices(types, PORTFWD_ROUND_MS, pf->multicastif, NULL,
 					   UPNP_LOCAL_PORT_ANY, 0, 2, &err, 0);
 		/* a round that failed at once (no socket) must not spin */
-		if (!devs && wait_until(pf, start + PORTFWD_ROUND_MS))
+		if (!devs && wait_until(g, start + PORTFWD_ROUND_MS))
 			return -ECANCELED;
 	}
-	if (stopping(pf)) {
+	if (chan_quitting(g->c)) {
 		freeUPNPDevlist(devs);
 		return -ECANCELED;
 	}
@@ -334,15 +278,15 @@ static int discover(struct portfwd *pf, struct gw *g)
 	case 2:
 		/* not connected, or a private external address (double NAT): try anyway, as
 		 * VpnCloud does not check either */
-		if (!stopping(pf))
+		if (!chan_quitting(g->c))
 			log_debug("UPnP gateway %s reports no connection or a private address",
 				  g->urls.controlURL);
 		break;
 	case 3:
-		report_why(pf, PORTFWD_EV_NO_IGD, "the UPnP device that answered is no gateway");
+		report_why(g, PORTFWD_EV_NO_IGD, "the UPnP device that answered is no gateway");
 		return -ENOENT;
 	default:
-		report_why(pf, PORTFWD_EV_NO_IGD, "no usable UPnP gateway answered");
+		report_why(g, PORTFWD_EV_NO_IGD, "no usable UPnP gateway answered");
 		return -ENOENT;
 	}
 	/* the internal client: the bound address, else our address towards the gateway */
@@ -351,7 +295,7 @@ static int discover(struct portfwd *pf, struct gw *g)
 	} else if (addr_parse(g->lanaddr, 0, &g->internal) < 0 || !specific_v4(&g->internal)) {
 		snprintf(why, sizeof(why), "no IPv4 address towards the gateway (%.40s)",
 			 g->lanaddr);
-		report_why(pf, PORTFWD_EV_FAILED, why);
+		report_why(g, PORTFWD_EV_FAILED, why);
 		return -EADDRNOTAVAIL;
 	}
 	g->internal.port = pf->port;
@@ -417,7 +361,7 @@ static int map(struct portfwd *pf, struct gw *g, char *why, size_t whylen)
 			  pf->lease);
 	while (portfwd_plan_next(&plan, randombytes_random(), &t)) {
 		uint16_t got = t.ext_port;
-		if (stopping(pf))
+		if (chan_quitting(g->c))
 			return -ECANCELED;
 		r = add(g, &t, plan.lease, &got);
 		if (r == UPNPCOMMAND_SUCCESS) {
@@ -430,7 +374,7 @@ static int map(struct portfwd *pf, struct gw *g, char *why, size_t whylen)
 			return 0;
 		}
 		last = r;
-		if (!stopping(pf))
+		if (!chan_quitting(g->c))
 			log_debug("UPnP: %s %u failed: %s",
 				  t.kind == PORTFWD_TRY_ANY ? "AddAnyPortMapping"
 							    : "AddPortMapping",
@@ -468,7 +412,7 @@ static void maintain(struct portfwd *pf, struct gw *g)
 	bool lost_reported = false;
 
 	for (;;) {
-		if (wait_until(pf, next < 0 ? INT64_MAX : next * 1000))
+		if (wait_until(g, next < 0 ? CHAN_NO_DEADLINE : next * 1000))
 			return;
 		int64_t now = now_ms() / 1000;
 		if (g->mapped) {
@@ -479,20 +423,19 @@ static void maintain(struct portfwd *pf, struct gw *g)
 					     memcmp(ext.ip, g->external.ip, 16) != 0;
 				if (moved)
 					memcpy(g->external.ip, ext.ip, 16);
-				report_mapping(pf, moved ? PORTFWD_EV_MAPPED : PORTFWD_EV_REFRESHED,
-					       g);
+				report_mapping(g, moved ? PORTFWD_EV_MAPPED : PORTFWD_EV_REFRESHED);
 				next = portfwd_refresh_at(g->granted, g->lease);
 				continue;
 			}
 			/* a conflict: the port is someone else's now; else retry while it lasts */
 			if (r != PORTFWD_ERR_CONFLICT && now < g->expires) {
-				if (!stopping(pf))
+				if (!chan_quitting(g->c))
 					log_debug("UPnP: renewing port %u failed: %s",
 						  g->external.port, errtext(r, eb));
 				next = portfwd_retry_at(now, g->expires);
 				continue;
 			}
-			if (!stopping(pf))
+			if (!chan_quitting(g->c))
 				log_debug("UPnP: external port %u could not be renewed: %s",
 					  g->external.port, errtext(r, eb));
 			g->mapped = false;
@@ -502,12 +445,12 @@ static void maintain(struct portfwd *pf, struct gw *g)
 			return;
 		if (r == 0) {
 			lost_reported = false;
-			report_mapping(pf, PORTFWD_EV_MAPPED, g);
+			report_mapping(g, PORTFWD_EV_MAPPED);
 			next = portfwd_refresh_at(g->granted, g->lease);
 			continue;
 		}
 		if (!lost_reported)
-			report_why(pf, PORTFWD_EV_LOST, why);
+			report_why(g, PORTFWD_EV_LOST, why);
 		lost_reported = true;
 		next = now_ms() / 1000 + PORTFWD_RETRY_SECS;
 	}
@@ -527,37 +470,29 @@ static int unmap(struct gw *g, int *code)
 	return -EREMOTEIO;
 }
 
-static void *worker(void *arg)
+static void work(struct chan *c, void *arg)
 {
 	struct portfwd *pf = arg;
 	struct gw g;
 	char why[PORTFWD_WHY_LEN];
-	int r, result = 0, code = 0;
+	int r;
 
 	memset(&g, 0, sizeof(g));
+	g.c = c;
 	r = discover(pf, &g);
 	if (r == 0) {
 		r = map(pf, &g, why, sizeof(why));
 		if (r == 0)
-			report_mapping(pf, PORTFWD_EV_MAPPED, &g);
+			report_mapping(&g, PORTFWD_EV_MAPPED);
 		else if (r != -ECANCELED)
-			report_why(pf, PORTFWD_EV_FAILED, why);
+			report_why(&g, PORTFWD_EV_FAILED, why);
 	}
 	if (r == 0)
 		maintain(pf, &g);
 	if (g.mapped)
-		result = unmap(&g, &code);
+		pf->result = unmap(&g, &pf->code);
 	if (g.have_urls)
 		FreeUPNPUrls(&g.urls);
-
-	pthread_mutex_lock(&pf->lock);
-	pf->result = result;
-	pf->code = code;
-	pf->done = true;
-	pthread_cond_broadcast(&pf->done_cv);
-	pthread_mutex_unlock(&pf->lock);
-	unref(pf);
-	return NULL;
 }
 
 /* ---- the handle ---- */
@@ -565,7 +500,6 @@ static void *worker(void *arg)
 int portfwd_start(const struct portfwd_params *params, struct portfwd **out)
 {
 	struct portfwd *pf = calloc(1, sizeof(*pf));
-	pthread_condattr_t ca;
 	int err;
 
 	*out = NULL;
@@ -580,24 +514,17 @@ int portfwd_start(const struct portfwd_params *params, struct portfwd **out)
 		free(pf);
 		return -ENOMEM;
 	}
-	pf->src.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (pf->src.fd < 0) {
-		err = -errno;
-		free(pf->multicastif);
-		free(pf);
-		return err;
-	}
-	pthread_mutex_init(&pf->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&pf->wake, &ca);
-	pthread_cond_init(&pf->done_cv, &ca);
-	pthread_condattr_destroy(&ca);
-	pf->refs = 2;
-	err = pthread_create(&pf->thread, NULL, worker, pf);
+	const struct chan_params p = {
+	    .reply_size = sizeof(struct portfwd_event),
+	    .depth = PORTFWD_QUEUE,
+	    .work = work,
+	    .arg = pf,
+	    .release = release,
+	};
+	err = chan_new(&p, &pf->chan);
 	if (err) {
-		destroy(pf);
-		return -err;
+		release(pf);
+		return err;
 	}
 	*out = pf;
 	return 0;
@@ -605,62 +532,30 @@ int portfwd_start(const struct portfwd_params *params, struct portfwd **out)
 
 struct loop_src *portfwd_src(struct portfwd *pf)
 {
-	return &pf->src;
+	return chan_src(pf->chan);
 }
 
 int portfwd_take(struct portfwd *pf, struct portfwd_event *out)
 {
-	int got = 0;
-
-	pthread_mutex_lock(&pf->lock);
-	if (pf->ev_n) {
-		*out = pf->ev[pf->ev_head];
-		pf->ev_head = (pf->ev_head + 1) % PORTFWD_QUEUE;
-		pf->ev_n--;
-		got = 1;
-	}
-	if (!pf->ev_n) {
-		uint64_t v;
-		ssize_t rd = read(pf->src.fd, &v, sizeof(v));
-		(void)rd;
-	}
-	pthread_mutex_unlock(&pf->lock);
-	return got;
+	return chan_take(pf->chan, out);
 }
 
 int portfwd_stop(struct portfwd *pf, unsigned timeout_ms, int *code)
 {
-	struct timespec ts = abs_ms(now_ms() + timeout_ms);
-	int result;
+	/* once the worker has ended, its result is there to read */
+	bool done = chan_stop(pf->chan, (int)MIN(timeout_ms, (unsigned)INT_MAX)) == 0;
 
-	pthread_mutex_lock(&pf->lock);
-	pf->quit = true;
-	pthread_cond_signal(&pf->wake);
-	while (!pf->done && pthread_cond_timedwait(&pf->done_cv, &pf->lock, &ts) != ETIMEDOUT)
-		;
-	result = pf->done ? pf->result : -ETIMEDOUT;
 	if (code)
-		*code = pf->code;
-	pthread_mutex_unlock(&pf->lock);
-	return result;
+		*code = done ? pf->code : 0;
+	return done ? pf->result : -ETIMEDOUT;
 }
 
 void portfwd_free(struct portfwd *pf)
 {
-	if (!pf)
-		return;
-	pthread_mutex_lock(&pf->lock);
-	pf->quit = true;
-	pthread_cond_signal(&pf->wake);
-	bool done = pf->done;
-	pthread_mutex_unlock(&pf->lock);
 	/*
 	 * A worker still talking to an unresponsive gateway is left to finish on its own (its
-	 * calls time out within seconds); it frees the shared state when it ends.
+	 * calls time out within seconds); the last one out frees pf (release).
 	 */
-	if (done)
-		pthread_join(pf->thread, NULL);
-	else
-		pthread_detach(pf->thread);
-	unref(pf);
+	if (pf)
+		chan_free(pf->chan);
 }
