@@ -174,6 +174,11 @@ char **hooks_env_new(char *const add[], size_t n)
 
 int hooks_spawn(const char *cmd, char *const envp[], pid_t *pid)
 {
+	return hooks_spawn_io(cmd, envp, NULL, pid);
+}
+
+int hooks_spawn_io(const char *cmd, char *const envp[], const int stdio[3], pid_t *pid)
+{
 	static const int reset[] = {SIGINT,  SIGTERM, SIGQUIT, SIGHUP,
 				    SIGCHLD, SIGPIPE, SIGUSR1, SIGUSR2};
 	char *argv[] = {"sh", "-c", (char *)cmd, NULL};
@@ -201,8 +206,13 @@ int hooks_spawn(const char *cmd, char *const envp[], pid_t *pid)
 		posix_spawnattr_destroy(&attr);
 		return -err;
 	}
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	err = posix_spawn(pid, "/bin/sh", &fa, &attr, argv, envp);
+	for (int i = 0; stdio && i < 3 && !err; i++)
+		if (stdio[i] >= 0)
+			err = posix_spawn_file_actions_adddup2(&fa, stdio[i], i);
+	if (!err)
+		err = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	if (!err)
+		err = posix_spawn(pid, "/bin/sh", &fa, &attr, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	return -err;
@@ -334,17 +344,18 @@ int hooks_fire(struct hooks *h, enum config_hook_event ev, const struct hooks_va
 int hooks_reap(struct hooks *h)
 {
 	int status, count = 0;
-	pid_t pid;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		unsigned i;
-		count++;
-		for (i = 0; i < h->n_running && h->run[i].pid != pid; i++)
-			;
-		if (i == h->n_running) {
-			log_debug("Reaped child %d", (int)pid);
+	/*
+	 * Only our own children: other modules wait for theirs (ifup/ifdown, beacon commands
+	 * in a worker), and waitpid(-1) here would take their exit status away.
+	 */
+	for (unsigned i = 0; i < h->n_running;) {
+		pid_t pid = waitpid(h->run[i].pid, &status, WNOHANG);
+		if (pid <= 0) {
+			i++;
 			continue;
 		}
+		count++;
 		const char *name = config_hook_event_name(h->run[i].ev);
 		int code = hooks_status_code(status);
 		h->stats.exited++;

@@ -72,9 +72,9 @@ const char *hooks_script(const struct hooks *h, enum config_hook_event ev);
 int hooks_fire(struct hooks *h, enum config_hook_event ev, const struct hooks_vars *v);
 
 /*
- * Reaps every exited child (waitpid(-1, WNOHANG): call it after SIGCHLD), logs the status
- * of hooks (non-zero as a warning), then starts queued hooks in the freed slots. Returns
- * the number of children reaped.
+ * Reaps the hooks that have exited (waitpid on each, WNOHANG: call it after SIGCHLD; other
+ * children are left to whoever started them), logs their status (non-zero as a warning),
+ * then starts queued hooks in the freed slots. Returns the number of hooks reaped.
  */
 int hooks_reap(struct hooks *h);
 
@@ -120,6 +120,8 @@ char **hooks_env_new(char *const add[], size_t n);
  * 0 (*pid set) or -errno.
  */
 int hooks_spawn(const char *cmd, char *const envp[], pid_t *pid) WUR;
+/* hooks_spawn() with the child's stdin, stdout, stderr on stdio[0..2] (-1: inherited). */
+int hooks_spawn_io(const char *cmd, char *const envp[], const int stdio[3], pid_t *pid) WUR;
 
 /* A wait status as one number: the exit code, or 128 + the signal number when killed. */
 int hooks_status_code(int wstatus);
