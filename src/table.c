@@ -330,6 +330,7 @@ int table_set_claims(struct table *t, uint32_t peer, const struct range *ranges,
 	return 0;
 }
 
+/* The longest unexpired matching claim; among equals the latest inserted (table_lookup). */
 static const struct table_claim *claim_find(const struct table *t, const struct vaddr *dst,
 					    int64_t now)
 {
@@ -352,7 +353,7 @@ static const struct table_claim *claim_find(const struct table *t, const struct 
 				if (c->hash == h && c->range.prefix == prefix &&
 				    c->range.base.len == dst->len &&
 				    memcmp(c->masked, m, dst->len) == 0 && c->expiry >= now &&
-				    (best < 0 || t->idx[j] < best))
+				    (best < 0 || t->idx[j] > best))
 					best = t->idx[j];
 			}
 			if (best >= 0)

@@ -90,9 +90,11 @@ void table_learn(struct table *t, const struct vaddr *src, uint32_t peer, int64_
 
 /*
  * Peer for a destination, or TABLE_PEER_NONE. An unexpired exact cache entry wins;
- * otherwise the unexpired claim with the longest matching prefix (the earliest inserted among
- * equals), whose result is cached until min(now + switch_timeout, claim expiry). Group
- * addresses are never served from or put into the cache. Never allocates.
+ * otherwise the unexpired claim with the longest matching prefix (the latest inserted among
+ * equals, so a node that comes back at a new address takes over from its stale session at
+ * once; VpnCloud keeps the earliest), whose result is cached until min(now + switch_timeout,
+ * claim expiry). Group addresses are never served from or put into the cache. Never
+ * allocates.
  */
 uint32_t table_lookup(struct table *t, const struct vaddr *dst, int64_t now);
 

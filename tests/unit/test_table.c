@@ -106,23 +106,23 @@ static void test_lpm_v4(void **state)
 	assert_int_equal(table_claim_len(&t), 6);
 
 	assert_int_equal(look(&t, "10.1.2.3", 1), 6);
-	assert_int_equal(look(&t, "10.1.2.4", 1), 3); /* first among equals */
+	assert_int_equal(look(&t, "10.1.2.4", 1), 5); /* the latest among equals */
 	assert_int_equal(look(&t, "10.1.3.1", 1), 2);
 	assert_int_equal(look(&t, "10.200.0.1", 1), 1);
 	assert_int_equal(look(&t, "11.0.0.1", 1), 0);
 	assert_int_equal(look(&t, "2001:db8::1", 1), 0); /* other length */
 	assert_int_equal(table_cache_len(&t), 4);	 /* misses are not cached */
 	/* cached answers */
-	assert_int_equal(look(&t, "10.1.2.4", 2), 3);
+	assert_int_equal(look(&t, "10.1.2.4", 2), 5);
 	assert_int_equal(look(&t, "10.1.2.3", 2), 6);
 
-	/* peer 3 gone: the next equal claim (peer 4, inserted earlier than 5) takes over */
-	table_remove_peer(&t, 3);
+	/* peer 5 gone: the next equal claim (peer 4, inserted later than 3) takes over */
+	table_remove_peer(&t, 5);
 	assert_int_equal(table_claim_len(&t), 5);
 	assert_int_equal(look(&t, "10.1.2.4", 3), 4);
 	table_remove_peer(&t, 4);
-	assert_int_equal(look(&t, "10.1.2.4", 3), 5);
-	table_remove_peer(&t, 5);
+	assert_int_equal(look(&t, "10.1.2.4", 3), 3);
+	table_remove_peer(&t, 3);
 	assert_int_equal(look(&t, "10.1.2.4", 3), 2);
 	table_free(&t);
 }
@@ -263,6 +263,27 @@ static void test_new_claim_overrides_cache(void **state)
 	assert_int_equal(look(&t, "10.1.1.1", 3), 2);
 	assert_int_equal(look(&t, "10.2.2.2", 3), 1);
 	assert_int_equal(table_lookup(&t, &l, 3), 1);
+	table_free(&t);
+}
+
+/*
+ * A node restarts at another address (new port, new NAT mapping) before its old session
+ * times out: its new session claims the same range and gets the traffic at once, and keeps it
+ * when the old session's claim is refreshed; when the new session goes, the old one is used.
+ */
+static void test_restarted_node_takes_over(void **state)
+{
+	(void)state;
+	struct table t;
+	assert_int_equal(table_init(&t, 0, 300, 16), 0);
+	set1(&t, 1, "10.20.0.4/32", 0, 300);
+	assert_int_equal(look(&t, "10.20.0.4", 1), 1);
+	set1(&t, 2, "10.20.0.4/32", 10, 310);
+	assert_int_equal(look(&t, "10.20.0.4", 11), 2);
+	set1(&t, 1, "10.20.0.4/32", 20, 320);
+	assert_int_equal(look(&t, "10.20.0.4", 21), 2);
+	table_remove_peer(&t, 2);
+	assert_int_equal(look(&t, "10.20.0.4", 22), 1);
 	table_free(&t);
 }
 
@@ -474,7 +495,7 @@ static void test_remove_peer(void **state)
 	table_free(&t);
 }
 
-/* Linear reference: longest prefix, earliest listed among equals. */
+/* Linear reference: longest prefix, latest listed among equals. */
 static uint32_t brute(const struct table *t, const struct vaddr *a, int64_t now)
 {
 	struct table_claim_info ci;
@@ -482,7 +503,7 @@ static uint32_t brute(const struct table *t, const struct vaddr *a, int64_t now)
 	int best = -1;
 	uint32_t peer = 0;
 	while (table_claim_next(t, &pos, &ci)) {
-		if (ci.expiry >= now && range_match(&ci.range, a) && ci.range.prefix > best) {
+		if (ci.expiry >= now && range_match(&ci.range, a) && ci.range.prefix >= best) {
 			best = ci.range.prefix;
 			peer = ci.peer;
 		}
@@ -549,6 +570,7 @@ int main(void)
 		cmocka_unit_test(test_claim_update),
 		cmocka_unit_test(test_claim_errors),
 		cmocka_unit_test(test_new_claim_overrides_cache),
+		cmocka_unit_test(test_restarted_node_takes_over),
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_learning),
 		cmocka_unit_test(test_group_never_cached),
