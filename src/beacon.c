@@ -125,9 +125,10 @@ int beacon_encode(char *out, size_t outsz, const char *password, uint16_t hour,
 		  const struct addr *addrs, size_t n, uint16_t *hour_used)
 {
 	uint8_t plain[PLAIN_MAX], masked[PLAIN_MAX + 1], seed;
+	char b[BEACON_STRLEN(BEACON_LIMIT_ADDRS) + 1];
 	struct pw pw = pw_of(password);
 	struct beacon_markers m;
-	size_t n4 = 0, len, i;
+	size_t n4 = 0, len, i, blen = 0;
 	uint16_t h = hour;
 	struct wr w;
 	int dlen;
@@ -160,9 +161,12 @@ int beacon_encode(char *out, size_t outsz, const char *password, uint16_t hour,
 		return -E2BIG; /* cannot happen: PLAIN_MAX fits BEACON_LIMIT_ADDRS of any kind */
 	len = w.len;
 
+	beacon_markers(&m, password);
 	/*
-	 * A masked first byte of zero would be lost by base62 and VpnCloud could not read the
-	 * beacon: step the hour back until it is not (PROTOCOL.md 7.5, beacon.h).
+	 * VpnCloud cannot read a beacon whose masked data starts with 0x00 (base62 loses the
+	 * byte, PROTOCOL.md 7.5), nor one with the end marker inside (its reader ends the data
+	 * there, or panics when the marker overlaps the begin marker): step the hour back
+	 * until neither happens (beacon.h). The last try is kept if all fail (never seen).
 	 */
 	for (unsigned t = 0; t < BEACON_ENCODE_TRIES; t++) {
 		h = (uint16_t)(hour - t);
@@ -171,23 +175,22 @@ int beacon_encode(char *out, size_t outsz, const char *password, uint16_t hour,
 		memcpy(masked, plain, len);
 		mask(masked, len, pw, seed);
 		masked[len] = seed ^ seed_mask(pw);
-		if (masked[0] != 0)
+		memcpy(b, m.begin, BEACON_MARKER_LEN);
+		dlen = keys_b62_encode(b + BEACON_MARKER_LEN, sizeof(b) - 2 * BEACON_MARKER_LEN,
+				       masked, len + 1);
+		if (dlen < 0)
+			return -ENOSPC; /* cannot happen: b is sized for BEACON_LIMIT_ADDRS */
+		blen = (size_t)dlen + 2 * BEACON_MARKER_LEN;
+		memcpy(b + BEACON_MARKER_LEN + dlen, m.end, BEACON_MARKER_LEN + 1);
+		if (masked[0] != 0 && strstr(b, m.end) == b + blen - BEACON_MARKER_LEN)
 			break;
 	}
-	if (outsz < 2 * BEACON_MARKER_LEN + 1)
+	if (blen >= outsz)
 		return -ENOSPC;
-	dlen = keys_b62_encode(out + BEACON_MARKER_LEN, outsz - 2 * BEACON_MARKER_LEN, masked,
-			       len + 1);
-	if (dlen < 0) {
-		out[0] = '\0';
-		return -ENOSPC;
-	}
-	beacon_markers(&m, password);
-	memcpy(out, m.begin, BEACON_MARKER_LEN);
-	memcpy(out + BEACON_MARKER_LEN + dlen, m.end, BEACON_MARKER_LEN + 1);
+	memcpy(out, b, blen + 1);
 	if (hour_used)
 		*hour_used = h;
-	return dlen + 2 * BEACON_MARKER_LEN;
+	return (int)blen;
 }
 
 int beacon_encode_text(struct beacon_text *t, const char *password, uint16_t hour,

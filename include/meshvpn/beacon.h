@@ -21,11 +21,13 @@
  * Extending the format (e.g. a wall-clock time in a fake IPv6 entry) was rejected: VpnCloud
  * readers would try to connect to the fake address.
  *
- * Leading zero bytes (PROTOCOL.md 7.5 quirk). base62 drops a leading zero byte, so a beacon
- * whose masked data starts with 0x00 cannot be read by VpnCloud (~1/256 of all beacons).
- * beacon_encode() avoids them: it writes hour - 1, hour - 2, ... (at most
- * BEACON_ENCODE_TRIES - 1 hours back, well inside any TTL) until the first byte is not zero;
- * the hour written is returned. beacon_scan() reads such beacons anyway (when a candidate
+ * Beacons VpnCloud cannot read. base62 drops a leading zero byte, so a beacon whose masked
+ * data starts with 0x00 cannot be decoded by VpnCloud (PROTOCOL.md 7.5, ~1/256 of all
+ * beacons); and one whose text contains the end marker before its end is cut short there
+ * (VpnCloud even panics when that marker overlaps the begin marker; ~1/10^7 of beacons).
+ * beacon_encode() avoids both: it writes hour - 1, hour - 2, ... (at most
+ * BEACON_ENCODE_TRIES - 1 hours back, well inside any TTL) until neither happens; the hour
+ * written is returned. beacon_scan() reads such beacons anyway (when a candidate
  * does not decode as VpnCloud reads it, it is tried again with one and with two zero bytes
  * put back), so meshvpn also accepts the ~1/256 of VpnCloud's beacons that VpnCloud itself
  * cannot read.
@@ -93,7 +95,7 @@ struct beacon_text {
 	char data[BEACON_DATA_MAXLEN(BEACON_MAX_ADDRS) + 1];
 	char end[BEACON_MARKER_LEN + 1];
 	char beacon[BEACON_MAX_LEN]; /* begin || data || end */
-	uint16_t hour;		     /* the hour written, see "Leading zero bytes" above */
+	uint16_t hour;		     /* the hour written, see "Beacons VpnCloud cannot read" */
 };
 
 /* Why a candidate (the text between a begin and an end marker) gave no addresses. */

@@ -93,12 +93,17 @@ static uint8_t ref_mask(uint8_t *out, const uint8_t *plain, size_t len, const ch
 /* A beacon of raw plain bytes, as VpnCloud would write it (no leading-zero avoidance). */
 static void ref_beacon(char *out, size_t outsz, const uint8_t *plain, size_t len, const char *key)
 {
+	static struct beacon_markers m;
+	static char mkey[64] = "\x01"; /* the password m belongs to */
 	uint8_t masked[1024];
-	struct beacon_markers m;
 
 	assert_true(len + 1 <= sizeof(masked));
 	ref_mask(masked, plain, len, key);
-	beacon_markers(&m, key);
+	if (strcmp(mkey, key) != 0) {
+		assert_true(strlen(key) < sizeof(mkey));
+		strcpy(mkey, key);
+		beacon_markers(&m, key);
+	}
 	strcpy(out, m.begin);
 	assert_true(keys_b62_encode(out + 5, outsz - 10, masked, len + 1) >= 0);
 	strcat(out, m.end);
@@ -537,6 +542,52 @@ static void test_leading_zero(void **state)
 	assert_int_equal(twozero, 1);
 }
 
+/*
+ * The end marker inside a beacon: VpnCloud's reader would end the data there, or panic when
+ * the end marker overlaps the begin marker. For this password the begin marker "nerKX" ends
+ * with the first three characters of the end marker "rKXlS", so every beacon whose data
+ * starts with "lS" has an end marker at offset 2. With 10 IPv4 addresses (64 bytes, whose
+ * base62 form can start with 'l') that is ~1/3700 of all hours.
+ */
+static void test_end_marker_inside(void **state)
+{
+	(void)state;
+	const char *pw = "pw262845";
+	struct addr a[10], got[11];
+	uint8_t plain[BEACON_PLAIN_LEN(10, 0)] = {0, 0, 10};
+	char ours[128], theirs[128];
+	struct beacon_markers m;
+	unsigned found = 0;
+
+	for (uint8_t i = 0; i < 10; i++) {
+		uint8_t *e = plain + BEACON_HEAD_LEN + BEACON_V4_ENTRY_LEN * i;
+		memcpy(e, (const uint8_t[]){203, 0, 113, i, 0x0c, 0x8a}, 6);
+		addr_from_wire6(&a[i], e);
+	}
+	beacon_markers(&m, pw);
+	assert_string_equal(m.begin, "nerKX");
+	assert_string_equal(m.end, "rKXlS");
+	for (uint32_t h = 0; h < 65536; h++) {
+		put_be16(plain, (uint16_t)h);
+		ref_beacon(theirs, sizeof(theirs), plain, sizeof(plain), pw);
+		if (strstr(theirs, m.end) == theirs + strlen(theirs) - 5)
+			continue;
+		found++;
+		/* we read it (the end marker is searched after the begin marker) */
+		assert_int_equal(beacon_decode(pw, theirs, strlen(theirs), 0, -1, got, 11, NULL),
+				 10);
+		assert_true(addr_equal(&got[9], &a[9]));
+		/* we do not write it */
+		uint16_t used;
+		assert_true(beacon_encode(ours, sizeof(ours), pw, (uint16_t)h, a, 10, &used) > 0);
+		assert_int_not_equal(used, h);
+		assert_true(strstr(ours, m.end) == ours + strlen(ours) - 5);
+		assert_int_equal(beacon_decode(pw, ours, strlen(ours), 0, -1, got, 11, NULL), 10);
+		assert_true(addr_equal(&got[0], &a[0]));
+	}
+	assert_in_range(found, 5, 60);
+}
+
 static void test_hours(void **state)
 {
 	(void)state;
@@ -599,12 +650,12 @@ static void test_hours(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_markers),	   cmocka_unit_test(test_vector_bytes),
-	    cmocka_unit_test(test_vectors_encode), cmocka_unit_test(test_vectors_decode),
-	    cmocka_unit_test(test_rejects),	   cmocka_unit_test(test_candidate_limit),
-	    cmocka_unit_test(test_scan_callback),  cmocka_unit_test(test_roundtrip),
-	    cmocka_unit_test(test_encode_errors),  cmocka_unit_test(test_leading_zero),
-	    cmocka_unit_test(test_hours),
+	    cmocka_unit_test(test_markers),	      cmocka_unit_test(test_vector_bytes),
+	    cmocka_unit_test(test_vectors_encode),    cmocka_unit_test(test_vectors_decode),
+	    cmocka_unit_test(test_rejects),	      cmocka_unit_test(test_candidate_limit),
+	    cmocka_unit_test(test_scan_callback),     cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_encode_errors),     cmocka_unit_test(test_leading_zero),
+	    cmocka_unit_test(test_end_marker_inside), cmocka_unit_test(test_hours),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
