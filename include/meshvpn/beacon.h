@@ -150,9 +150,10 @@ void beacon_markers(struct beacon_markers *m, const char *password);
 /*
  * Encodes n addresses (any mix; IPv4-mapped ones become IPv4 entries, written before the
  * IPv6 ones, each group in the given order) and the hour into out (outsz bytes incl. NUL):
- * begin || data || end, NUL-terminated. *hour_used (optional) receives the hour written.
- * Returns the length, -E2BIG (more than BEACON_LIMIT_ADDRS addresses or more than 255 IPv4)
- * or -ENOSPC (out too small; BEACON_STRLEN(n) + 1 always suffices).
+ * begin || data || end, NUL-terminated (scope ids are not part of a beacon). *hour_used
+ * (optional) receives the hour written. Returns the length, -E2BIG (more than
+ * BEACON_LIMIT_ADDRS addresses) or -ENOSPC (out too small, BEACON_STRLEN(n) + 1 always
+ * suffices); out is "" on error.
  */
 int beacon_encode(char *out, size_t outsz, const char *password, uint16_t hour,
 		  const struct addr *addrs, size_t n, uint16_t *hour_used) WUR;
