@@ -7,7 +7,7 @@
 #   make unit asan fuzz fuzz-run integration install clean deps
 #   make deb          build/meshvpn_VERSION_ARCH.deb (built out of tree in build/deb)
 #
-# Overridable: PREFIX DESTDIR BINDIR SBINDIR MANDIR SYSCONFDIR SYSTEMDUNITDIR CC CLANG V=1
+# Overridable: PREFIX DESTDIR BINDIR SBINDIR DATADIR MANDIR SYSCONFDIR SYSTEMDUNITDIR CC CLANG V=1
 
 PKG_CONFIG ?= pkg-config
 CC ?= cc
@@ -16,7 +16,8 @@ CLANG ?= clang
 PREFIX ?= /usr/local
 DESTDIR ?=
 SBINDIR ?= $(PREFIX)/sbin
-MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
 SYSCONFDIR ?= /etc
 SYSTEMDUNITDIR ?= $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
 
@@ -45,6 +46,7 @@ endif
 ALL_CFLAGS := $(BASE_CFLAGS) $(CFLAGS)
 LIBS := $(PKG_LIBS) $(WSLAY_LIBS) -lpthread
 
+BEACON_SCRIPTS := $(wildcard beacon/*.sh)
 SRCS := $(wildcard src/*.c)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
 OBJ := $(BUILD)/obj
@@ -171,6 +173,9 @@ install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/meshvpn
 	install -D -m 0644 man/meshvpn.8 $(DESTDIR)$(MANDIR)/man8/meshvpn.8
 	install -D -m 0644 man/meshvpn.net.5 $(DESTDIR)$(MANDIR)/man5/meshvpn.net.5
+	install -d -m 0755 $(DESTDIR)$(DATADIR)/meshvpn/beacon
+	install -m 0755 $(BEACON_SCRIPTS) $(DESTDIR)$(DATADIR)/meshvpn/beacon/
+	install -m 0644 beacon/README.md $(DESTDIR)$(DATADIR)/meshvpn/beacon/README.md
 	install -d -m 0755 $(DESTDIR)$(SYSTEMDUNITDIR)
 	sed 's|/usr/sbin/meshvpn|$(SBINDIR)/meshvpn|' packaging/systemd/meshvpn@.service \
 		>$(DESTDIR)$(SYSTEMDUNITDIR)/meshvpn@.service
@@ -184,6 +189,8 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man5/meshvpn.net.5 $(DESTDIR)$(SYSTEMDUNITDIR)/meshvpn@.service \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/meshvpn.target \
 		$(DESTDIR)$(SYSCONFDIR)/meshvpn/example.net.disabled
+	rm -rf $(DESTDIR)$(DATADIR)/meshvpn/beacon
+	-rmdir $(DESTDIR)$(DATADIR)/meshvpn 2>/dev/null
 
 # The Debian package, built from a copy of the sources so the checkout stays clean.
 DEB_ARCH = $(shell dpkg --print-architecture)

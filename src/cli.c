@@ -114,6 +114,7 @@ static const struct {
     {"completion", CLI_COMPLETION},
     {"config", CLI_CONFIG},
     {"ctl", CLI_CTL},
+    {"beacon", CLI_BEACON},
 };
 
 const char *cli_command_name(enum cli_command c)
@@ -574,6 +575,7 @@ static const char *const help_text[] = {
     "Usage:",
     "  meshvpn [OPTIONS]                      run a node",
     "  meshvpn [OPTIONS] genkey [-p PASSWORD] print a key pair (random, or from PASSWORD)",
+    "  meshvpn beacon encode|decode|markers   beacons by hand (meshvpn beacon --help)",
     "  meshvpn ws-proxy [-l ADDR]             WebSocket proxy (not implemented yet)",
     "  meshvpn migrate-config --config-file FILE",
     "                                         convert a 1.x file (not implemented yet)",

@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "meshvpn/beacon_cmd.h"
 #include "meshvpn/cli.h"
 #include "meshvpn/config.h"
 #include "meshvpn/daemon.h"
@@ -127,6 +128,9 @@ int main(int argc, char **argv)
 			break;
 		case CLI_GENKEY:
 			status = cmd_genkey(&cli);
+			break;
+		case CLI_BEACON:
+			status = beacon_cmd_main(cli.sub_argc, cli.sub_argv);
 			break;
 		default:
 			fprintf(stderr, "meshvpn: subcommand '%s': not implemented yet\n",

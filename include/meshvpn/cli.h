@@ -21,6 +21,7 @@ enum cli_command {
 	CLI_COMPLETION,	    /* completion (reserved) */
 	CLI_CONFIG,	    /* config (reserved) */
 	CLI_CTL,	    /* ctl (reserved) */
+	CLI_BEACON,	    /* beacon encode|decode|markers (parsed by beacon_cmd) */
 };
 
 struct cli {

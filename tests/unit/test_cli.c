@@ -380,6 +380,7 @@ static void test_subcommands(void **state)
 	    {"completion", CLI_COMPLETION},
 	    {"config", CLI_CONFIG},
 	    {"ctl", CLI_CTL},
+	    {"beacon", CLI_BEACON},
 	};
 	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
 		assert_int_equal(PARSE(&cli, "-q", (char *)reserved[i].name, "-l", "8080", "x"), 0);
