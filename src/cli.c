@@ -628,7 +628,7 @@ static const char *const help_text[] = {
     "      --no-auto-claim        do not claim the device's IPv4 address",
     "      --switch-timeout SECS  lifetime of learned addresses (default 300)",
     "",
-    "Beacons (not implemented yet):",
+    "Beacons:",
     "      --beacon-store PATH|\"|CMD\"",
     "                             publish beacons to a file or a shell command",
     "      --beacon-load PATH|\"|CMD\"",

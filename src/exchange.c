@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
  * exchange.c - what the node tells its peers and learns from them: the own NodeInfo with its
- * peer list (PROTOCOL.md 4.5), received NodeInfo, claims and peer exchange (5.6).
+ * peer list (PROTOCOL.md 4.5), received NodeInfo, claims and peer exchange (5.6), and
+ * beacons (7): own addresses published, loaded addresses connected to.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
+#include "meshvpn/beacon.h"
 #include "meshvpn/log.h"
 #include "node_int.h"
 
@@ -170,4 +173,111 @@ void exchange_established(struct node *n, struct peer *p, const uint8_t *ni, siz
 	/* tell the others about the new peer soon, not only at the next NODE_INFO round */
 	if (n->next_nodeinfo > n->now + 1)
 		n->next_nodeinfo = n->now + 1;
+}
+
+/* ---- beacons (PROTOCOL.md 7): stored with own addresses, loaded into connects ---- */
+
+static uint16_t now_hour(struct node *n)
+{
+	return beacon_hour((uint64_t)n->now); /* the monotonic clock, as VpnCloud writes it */
+}
+
+static void beacon_store(struct node *n)
+{
+	const struct nodeinfo_addrs *own = &n->own_addrs;
+	struct addr pick[BEACON_MAX_ADDRS];
+	struct beacon_text t;
+	char vars[4][BEACONIO_VAR_LEN];
+	size_t k = 0;
+
+	/* up to three own addresses chosen at random (partial Fisher-Yates over indices) */
+	unsigned idx[NODEINFO_MAX_ADDRS];
+	for (unsigned i = 0; i < own->n; i++)
+		idx[i] = i;
+	for (; k < BEACON_MAX_ADDRS && k < own->n; k++) {
+		unsigned j = (unsigned)k + randombytes_uniform(own->n - (uint32_t)k);
+		unsigned tmp = idx[k];
+		idx[k] = idx[j];
+		idx[j] = tmp;
+		pick[k] = own->a[idx[k]];
+	}
+	if (beacon_encode_text(&t, n->cfg->beacon_password, now_hour(n), pick, k) < 0)
+		return;
+	snprintf(vars[0], sizeof(vars[0]), "begin=%s", t.begin);
+	snprintf(vars[1], sizeof(vars[1]), "data=%s", t.data);
+	snprintf(vars[2], sizeof(vars[2]), "end=%s", t.end);
+	snprintf(vars[3], sizeof(vars[3]), "beacon=%s", t.beacon);
+	const char *v[] = {vars[0], vars[1], vars[2], vars[3]};
+	int r = beaconio_store(n->beaconio, n->cfg->beacon_store, t.beacon, v, ARRAY_SIZE(v));
+	if (r < 0)
+		log_rl(LOG_WARN, "cannot store a beacon now: %s", strerror(-r));
+	else
+		log_debug("Storing a beacon with %zu addresses", k);
+}
+
+static void beacon_load(struct node *n)
+{
+	struct beacon_markers m;
+	char vars[2][BEACONIO_VAR_LEN];
+
+	beacon_markers(&m, n->cfg->beacon_password);
+	snprintf(vars[0], sizeof(vars[0]), "begin=%s", m.begin);
+	snprintf(vars[1], sizeof(vars[1]), "end=%s", m.end);
+	const char *v[] = {vars[0], vars[1]};
+	int r = beaconio_load(n->beaconio, n->cfg->beacon_load, v, ARRAY_SIZE(v));
+	if (r < 0)
+		log_rl(LOG_WARN, "cannot load beacons now: %s", strerror(-r));
+}
+
+void exchange_beacons(struct node *n)
+{
+	if (n->cfg->beacon_store)
+		beacon_store(n);
+	if (n->cfg->beacon_load)
+		beacon_load(n);
+}
+
+/* Connects to every address in the loaded text; counts and logs what is not a beacon. */
+static void beacon_loaded(struct node *n, const char *text, size_t len)
+{
+	struct addr found[EXCHANGE_BEACON_ADDRS];
+	struct beacon_stats st;
+	const char *src = n->cfg->beacon_load;
+	size_t k = beacon_decode(n->cfg->beacon_password, text, len, now_hour(n), BEACON_TTL_NONE,
+				 found, ARRAY_SIZE(found), &st);
+	unsigned bad = st.candidates - st.count[BEACON_OK];
+
+	if (!st.count[BEACON_OK]) {
+		/* garbage, or beacons of another password (whose markers differ) */
+		n->beacons_invalid++;
+		log_rl(LOG_WARN, "no valid beacon in %s (%zu bytes, %u candidates); %llu so far", src,
+		       len, st.candidates, (unsigned long long)n->beacons_invalid);
+		return;
+	}
+	if (bad) {
+		n->beacons_invalid += bad;
+		log_rl(LOG_WARN, "ignored %u invalid beacon(s) in %s", bad, src);
+	}
+	n->beacons_loaded += st.count[BEACON_OK];
+	log_debug("Loaded %u beacon(s) with %zu addresses from %s", st.count[BEACON_OK], k, src);
+	for (size_t i = 0; i < k; i++)
+		peer_connect(n, &found[i]);
+}
+
+void exchange_beacon_results(struct node *n)
+{
+	struct beaconio_result r;
+
+	while (beaconio_take(n->beaconio, &r)) {
+		if (r.err) {
+			log_rl(LOG_WARN, "beacon %s failed: %s",
+			       r.kind == BEACONIO_STORE ? "store" : "load", r.why);
+		} else if (r.kind == BEACONIO_LOAD) {
+			if (r.truncated)
+				log_rl(LOG_WARN, "%s: only the first %d bytes are read for beacons",
+				       n->cfg->beacon_load, BEACONIO_MAX_TEXT);
+			beacon_loaded(n, r.text, r.len);
+		}
+		free(r.text);
+	}
 }

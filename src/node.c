@@ -198,7 +198,7 @@ static void node_tick(struct node *n)
 		int64_t limit = p->sends_keepalive ? NODE_REKEY_SILENCE : n->cfg->peer_timeout / 2;
 		if (p->last_data_tx > p->last_rx && n->now - p->last_rx > limit &&
 		    n->now - p->last_rehandshake > limit)
-			peer_rehandshake(n, p);
+			peer_rehandshake(n, p, "stopped answering");
 	}
 	/* 2. table */
 	table_housekeep(&n->table, n->now);
@@ -213,6 +213,11 @@ static void node_tick(struct node *n)
 	reconnect_tick(n);
 	transport_report(n, transport_tick(n->xp, n->now));
 	daemon_watchdog(); /* systemd: the loop is alive */
+	/* beacons (PROTOCOL.md 7.6): the first store and load at start-up */
+	if (n->beaconio && n->next_beacon <= n->now) {
+		exchange_beacons(n);
+		n->next_beacon = n->now + MAX(n->cfg->beacon_interval, 1u);
+	}
 	/* 7. statistics */
 	if (n->next_stats <= n->now) {
 		write_stats(n, true);
@@ -424,6 +429,24 @@ static int setup_buffers(struct node *n)
 	return 0;
 }
 
+/* UDP, or the WebSocket proxy for a ws:// listen address (PROTOCOL.md 8.3). */
+static int setup_transport(struct node *n, const struct config_listen *listen)
+{
+	char as[ADDR_STRLEN];
+	int r;
+
+	r = net_transport_open(&listen->addr, &n->udp);
+	if (r < 0) {
+		log_err("cannot open the UDP socket on %s: %s", addr_format(&listen->addr, as),
+			strerror(-r));
+		return r;
+	}
+	n->xp = net_transport(n->udp);
+	n->listen_port = n->xp->local.port;
+	log_info("Listening on %s", addr_format(&n->xp->local, as));
+	return 0;
+}
+
 /* Test-only interval overrides from the environment (node.h); 0 = not set. */
 static unsigned test_interval(const char *var, const char *what)
 {
@@ -473,19 +496,9 @@ int node_new(const struct config *cfg, struct node **out)
 		log_err("listen: %s", why.msg);
 		goto fail;
 	}
-	r = net_transport_open(&listen.addr, &n->udp);
-	if (r < 0) {
-		char as[ADDR_STRLEN];
-		log_err("cannot open the UDP socket on %s: %s", addr_format(&listen.addr, as),
-			strerror(-r));
+	r = setup_transport(n, &listen);
+	if (r < 0)
 		goto fail;
-	}
-	n->xp = net_transport(n->udp);
-	n->listen_port = n->xp->local.port;
-	{
-		char as[ADDR_STRLEN];
-		log_info("Listening on %s", addr_format(&n->xp->local, as));
-	}
 
 	r = hooks_new(cfg->hook, cfg->hooks, &n->hooks);
 	if (r < 0)
@@ -535,6 +548,18 @@ int node_new(const struct config *cfg, struct node **out)
 		log_err("cannot register with epoll: %s", strerror(-r));
 		goto fail;
 	}
+	if (cfg->beacon_store || cfg->beacon_load) {
+		r = beaconio_new(0, &n->beaconio);
+		if (r == 0) {
+			beaconio_src(n->beaconio)->kind = NODE_SRC_BEACON;
+			r = loop_add(&n->loop, beaconio_src(n->beaconio), EPOLLIN);
+		}
+		if (r < 0) {
+			log_err("cannot start the beacon worker: %s", strerror(-r));
+			goto fail;
+		}
+		n->next_beacon = n->now;
+	}
 	if (cfg->port_forwarding && !listen.ws)
 		own_portfwd_start(n, 2 * test_interval(NODE_ENV_TEST_UPNP, "UPnP lease renewal"));
 	own_rebuild_addrs(n);
@@ -578,14 +603,20 @@ static void transport_report(struct node *n, int ev)
 		io_error(n, "the transport", ev);
 		return;
 	}
-	if (ev & TRANSPORT_EV_UP)
-		log_info("%s transport up: %s", n->xp->name, addr_format(&n->xp->local, as));
 	if (ev & TRANSPORT_EV_DOWN)
 		log_warn("%s transport down; reconnecting", n->xp->name);
 	if (ev & TRANSPORT_EV_LOCAL) {
 		n->listen_port = n->xp->local.port;
 		own_rebuild_addrs(n);
 		n->next_nodeinfo = n->now; /* tell the peers now */
+	}
+	if (ev & TRANSPORT_EV_UP) {
+		log_info("%s transport up: %s", n->xp->name, addr_format(&n->xp->local, as));
+		/* peers know us by the old address, if any: new sessions, and connect now */
+		size_t it = 0;
+		for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it))
+			peer_rehandshake(n, p, "the transport reconnected");
+		reconnect_kick(n);
 	}
 	if (ev & TRANSPORT_EV_RX) {
 		int r = forward_net_readable(n);
@@ -665,6 +696,9 @@ int node_run(struct node *n)
 			case NODE_SRC_PORTFWD:
 				own_portfwd_events(n);
 				break;
+			case NODE_SRC_BEACON:
+				exchange_beacon_results(n);
+				break;
 			}
 		}
 	}
@@ -692,6 +726,9 @@ void node_free(struct node *n)
 	peers_free(n);
 	resolver_free(n->resolver);
 	portfwd_free(n->portfwd);
+	if (n->beaconio)
+		loop_del(&n->loop, beaconio_src(n->beaconio));
+	beaconio_free(n->beaconio);
 	transport_free(n->xp);
 	if (n->dev.src.fd >= 0)
 		device_close(&n->dev);

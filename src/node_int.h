@@ -20,6 +20,7 @@
 
 #include "meshvpn/addr.h"
 #include "meshvpn/algo.h"
+#include "meshvpn/beaconio.h"
 #include "meshvpn/bytes.h"
 #include "meshvpn/config.h"
 #include "meshvpn/device.h"
@@ -60,6 +61,7 @@ _Static_assert(NODE_BUF_SIZE >= SESSION_HEADROOM + SESSION_BUF_SIZE, "session bu
 #define NODE_PASSIVE_KEEPALIVE 10 /* answer DATA with a KEEPALIVE after this long silent */
 #define NODE_REKEY_SILENCE 15	  /* re-handshake a keepalive peer silent this long */
 #define NODE_MAX_LOCAL_IPS 64	   /* interface addresses checked against self-connections */
+#define EXCHANGE_BEACON_ADDRS 64   /* addresses taken from one beacon load */
 
 /* Tags of resolver requests: kind in the high 32 bits, an index in the low ones. */
 #define RESOLVE_KIND_RECONNECT 1
@@ -73,6 +75,7 @@ enum node_src_kind {
 	NODE_SRC_TRANSPORT,
 	NODE_SRC_RESOLVER,
 	NODE_SRC_PORTFWD,
+	NODE_SRC_BEACON,
 };
 
 /* An established peer (PROTOCOL.md 5.3), keyed by the address it is connected on. */
@@ -130,6 +133,8 @@ struct node {
 	struct transport *xp;	  /* what carries the datagrams */
 	struct resolver *resolver;
 	struct portfwd *portfwd; /* UPnP worker (NULL: off or not started) */
+	struct beaconio *beaconio; /* beacon files and commands (NULL: no beacons) */
+	int64_t next_beacon;
 	bool upnp_mapped;	 /* upnp_int/upnp_ext are own addresses (PROTOCOL.md 5.8) */
 	struct addr upnp_int, upnp_ext;
 	enum payload_kind kind;
@@ -192,6 +197,8 @@ struct node {
 	uint64_t refused_handshakes; /* over the limits for unknown senders */
 	uint64_t unparsable_frames;  /* from the device */
 	uint64_t device_write_errors;
+	uint64_t beacons_loaded;     /* valid beacons read */
+	uint64_t beacons_invalid;    /* loads without a valid beacon, and invalid candidates */
 	int exit_status;	     /* node_run's result once stopping */
 	int stats_fd;	      /* the stats file, kept open (-1: none) */
 	struct hooks *hooks;
@@ -209,6 +216,9 @@ void exchange_nodeinfo(struct node *n, struct peer *p, const uint8_t *data, size
 void exchange_established(struct node *n, struct peer *p, const uint8_t *ni, size_t len);
 void exchange_send_nodeinfo(struct node *n, struct peer *p);
 void exchange_broadcast(struct node *n);
+/* Stores and/or loads beacons now (beacon interval); results come back to the next call. */
+void exchange_beacons(struct node *n);
+void exchange_beacon_results(struct node *n);
 /* session_params.payload_ok: the handshake NodeInfo must decode. */
 bool exchange_payload_ok(const uint8_t *payload, size_t len, void *arg);
 
@@ -227,12 +237,14 @@ void pending_remove(struct node *n, struct pending *pd);
 bool peer_addr_known(struct node *n, const struct addr *a);
 /* "Connect to one address": a new handshake unless a is own/peer/pending. */
 void peer_connect(struct node *n, const struct addr *a);
-/* A new handshake with an established peer that stopped answering (keeps the old session). */
-void peer_rehandshake(struct node *n, struct peer *p);
+/* A new handshake with an established peer (keeps the old session); why is logged. */
+void peer_rehandshake(struct node *n, struct peer *p, const char *why);
 /* "Connect to address list": nothing if any is known, else a PING to every address. */
 void peer_connect_list(struct node *n, const struct addr *list, size_t count);
 void reconnect_init(struct node *n);
 void reconnect_tick(struct node *n);
+/* Connects to every configured peer now, with a fresh back-off (the transport came up). */
+void reconnect_kick(struct node *n);
 void reconnect_resolved(struct node *n, size_t idx, const struct addr *addrs, int count);
 void peers_free(struct node *n);
 /* Iteration: size_t it = 0; for (p = peer_next(n, &it); p; p = peer_next(n, &it)) */

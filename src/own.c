@@ -101,7 +101,9 @@ void own_rebuild_addrs(struct node *n)
 	 * The socket address with the host's primary address (the reference probes IPv4 only
 	 * from 2.4 on); when bound to one address, that one. Both travel as IPv6 entries.
 	 */
-	if (!addr_is_unspecified(&n->xp->local)) {
+	if (!n->xp->up) {
+		/* no address yet (the WebSocket proxy tells it once connected) */
+	} else if (!addr_is_unspecified(&n->xp->local)) {
 		own_add_addr(n, &n->xp->local, false);
 	} else {
 		for (int fam = 0; fam < 2; fam++) {

@@ -220,14 +220,14 @@ void peer_connect(struct node *n, const struct addr *a)
 	start_handshake(n, a);
 }
 
-void peer_rehandshake(struct node *n, struct peer *p)
+void peer_rehandshake(struct node *n, struct peer *p, const char *why)
 {
 	char as[ADDR_STRLEN];
 
 	if (pending_find(n, &p->addr))
 		return;
 	p->last_rehandshake = n->now;
-	log_info("Peer %s stopped answering; handshaking again", addr_format(&p->addr, as));
+	log_info("Peer %s: %s; handshaking again", addr_format(&p->addr, as), why);
 	start_handshake(n, &p->addr);
 }
 
@@ -344,6 +344,18 @@ void reconnect_tick(struct node *n)
 		if (e->interval > NODE_RECONNECT_MAX_INTERVAL)
 			e->interval = NODE_RECONNECT_MAX_INTERVAL;
 		e->next = n->now + e->interval;
+	}
+}
+
+void reconnect_kick(struct node *n)
+{
+	for (size_t i = 0; i < n->n_reconnects; i++) {
+		struct reconnect *e = &n->reconnects[i];
+		e->tries = 0;
+		e->interval = 1;
+		e->next = n->now + 1;
+		if (e->n_addrs)
+			peer_connect_list(n, e->addrs, (size_t)e->n_addrs);
 	}
 }
 
