@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # meshvpn - a VpnCloud 2.x compatible mesh VPN node.
 #
-#   make              build ./meshvpn
+#   make              build ./meshvpn and ./meshvpn-wsproxy
 #   make check        install missing Debian build deps, build, run every test
 #   make demo         three nodes in network namespaces (see README.md)
 #   make unit asan fuzz fuzz-run integration install clean deps
@@ -23,6 +23,7 @@ SYSTEMDUNITDIR ?= $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 
 
 BUILD ?= build
 BIN := $(if $(filter build,$(BUILD)),meshvpn,$(BUILD)/meshvpn)
+WSPROXY_BIN := $(if $(filter build,$(BUILD)),meshvpn-wsproxy,$(BUILD)/meshvpn-wsproxy)
 
 PKGS := libsodium libcrypto libssl miniupnpc yaml-0.1 jansson
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
@@ -52,6 +53,11 @@ LIB_SRCS := $(filter-out src/main.c,$(SRCS))
 OBJ := $(BUILD)/obj
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(OBJ)/%.o)
 LIBA := $(BUILD)/libmeshvpn.a
+# wsproxy/: the proxy server, linked into ./meshvpn (ws-proxy) and ./meshvpn-wsproxy
+WSP_SRCS := $(filter-out wsproxy/main.c,$(wildcard wsproxy/*.c))
+WSP_OBJS := $(WSP_SRCS:wsproxy/%.c=$(OBJ)/wsproxy/%.o)
+# test tools linked with the project's modules (the plain ones are built by their scripts)
+TOOLS := $(BUILD)/tools/wsdrive
 
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TESTS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -69,21 +75,36 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-.PHONY: all check deps unit asan fuzz fuzz-run integration install uninstall clean demo deb
+.PHONY: all check deps unit asan fuzz fuzz-run integration install uninstall clean demo deb tools
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(BIN)
+all: $(BIN) $(WSPROXY_BIN)
 
 $(OBJ)/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(OBJ)/main.o: ALL_CFLAGS += -Iwsproxy
+
+$(OBJ)/wsproxy/%.o: wsproxy/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIBA): $(LIB_OBJS)
 	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
 
-$(BIN): $(OBJ)/main.o $(LIBA)
+$(BIN): $(OBJ)/main.o $(WSP_OBJS) $(LIBA)
 	$(call say,LD,$@)$(CC) $(LDFLAGS_EXTRA) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(WSPROXY_BIN): $(OBJ)/wsproxy/main.o $(WSP_OBJS) $(LIBA)
+	$(call say,LD,$@)$(CC) $(LDFLAGS_EXTRA) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tools/%: tests/tools/%.c $(LIBA)
+	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) -Itests/tools -o $@ $< $(LIBA) $(LIBS)
+
+tools: $(TOOLS)
 
 $(BUILD)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
@@ -127,10 +148,11 @@ fuzz-run: $(FUZZERS)
 	done
 
 # Integration tests need root, ip netns and /dev/net/tun; each exits 77 to skip.
-integration: $(BIN)
+integration: $(BIN) $(WSPROXY_BIN) $(TOOLS)
 	@fail=0; for t in $(INTEGRATION); do \
 		echo "== $$t"; \
-		MESHVPN=$(abspath $(BIN)) timeout -k 10 300 sh $$t; rc=$$?; \
+		MESHVPN=$(abspath $(BIN)) MESHVPN_WSPROXY=$(abspath $(WSPROXY_BIN)) \
+		MESHVPN_TOOLS=$(abspath $(BUILD)/tools) timeout -k 10 300 sh $$t; rc=$$?; \
 		case $$rc in 0) echo "PASS: $$t";; 77) echo "SKIP: $$t";; \
 		*) echo "FAIL: $$t (exit $$rc)"; fail=1;; esac; \
 	done; exit $$fail
@@ -169,9 +191,11 @@ deps:
 	fi
 
 # The configuration directory holds secrets: 0700, the example 0600 (as VpnCloud's package).
-install: $(BIN)
+install: $(BIN) $(WSPROXY_BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/meshvpn
+	install -D -m 0755 $(WSPROXY_BIN) $(DESTDIR)$(SBINDIR)/meshvpn-wsproxy
 	install -D -m 0644 man/meshvpn.8 $(DESTDIR)$(MANDIR)/man8/meshvpn.8
+	install -D -m 0644 man/meshvpn-wsproxy.8 $(DESTDIR)$(MANDIR)/man8/meshvpn-wsproxy.8
 	install -D -m 0644 man/meshvpn.net.5 $(DESTDIR)$(MANDIR)/man5/meshvpn.net.5
 	install -d -m 0755 $(DESTDIR)$(DATADIR)/meshvpn/beacon
 	install -m 0755 $(BEACON_SCRIPTS) $(DESTDIR)$(DATADIR)/meshvpn/beacon/
@@ -180,12 +204,18 @@ install: $(BIN)
 	sed 's|/usr/sbin/meshvpn|$(SBINDIR)/meshvpn|' packaging/systemd/meshvpn@.service \
 		>$(DESTDIR)$(SYSTEMDUNITDIR)/meshvpn@.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/meshvpn@.service
+	sed 's|/usr/sbin/meshvpn-wsproxy|$(SBINDIR)/meshvpn-wsproxy|' \
+		packaging/systemd/meshvpn-wsproxy.service \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/meshvpn-wsproxy.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/meshvpn-wsproxy.service
 	install -m 0644 packaging/systemd/meshvpn.target $(DESTDIR)$(SYSTEMDUNITDIR)/meshvpn.target
 	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/meshvpn
 	install -m 0600 conf/example.net $(DESTDIR)$(SYSCONFDIR)/meshvpn/example.net.disabled
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/meshvpn $(DESTDIR)$(MANDIR)/man8/meshvpn.8 \
+		$(DESTDIR)$(SBINDIR)/meshvpn-wsproxy $(DESTDIR)$(MANDIR)/man8/meshvpn-wsproxy.8 \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/meshvpn-wsproxy.service \
 		$(DESTDIR)$(MANDIR)/man5/meshvpn.net.5 $(DESTDIR)$(SYSTEMDUNITDIR)/meshvpn@.service \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/meshvpn.target \
 		$(DESTDIR)$(SYSCONFDIR)/meshvpn/example.net.disabled
@@ -196,13 +226,15 @@ uninstall:
 DEB_ARCH = $(shell dpkg --print-architecture)
 deb:
 	rm -rf build/deb && mkdir -p build/deb/meshvpn
-	tar -cf - --exclude=./build --exclude=./.git --exclude=./meshvpn . | tar -xf - -C build/deb/meshvpn
+	tar -cf - --exclude=./build --exclude=./.git --exclude=./meshvpn --exclude=./meshvpn-wsproxy . \
+		| tar -xf - -C build/deb/meshvpn
 	cp -r packaging/debian build/deb/meshvpn/debian
 	cd build/deb/meshvpn && dpkg-buildpackage -us -uc -b
 	cp build/deb/meshvpn_*_$(DEB_ARCH).deb build/
 	@ls -1 build/meshvpn_*_$(DEB_ARCH).deb
 
 clean:
-	rm -rf build meshvpn
+	rm -rf build meshvpn meshvpn-wsproxy
 
--include $(LIB_OBJS:.o=.d) $(OBJ)/main.d $(TESTS:=.d) $(FUZZ_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(OBJ)/main.d $(WSP_OBJS:.o=.d) $(OBJ)/wsproxy/main.d $(TESTS:=.d) \
+	$(FUZZ_OBJS:.o=.d) $(TOOLS:=.d)

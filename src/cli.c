@@ -576,7 +576,7 @@ static const char *const help_text[] = {
     "  meshvpn [OPTIONS]                      run a node",
     "  meshvpn [OPTIONS] genkey [-p PASSWORD] print a key pair (random, or from PASSWORD)",
     "  meshvpn beacon encode|decode|markers   beacons by hand (meshvpn beacon --help)",
-    "  meshvpn ws-proxy [-l ADDR]             WebSocket proxy (not implemented yet)",
+    "  meshvpn ws-proxy [-l ADDR] [OPTIONS]   WebSocket proxy (see meshvpn ws-proxy --help)",
     "  meshvpn migrate-config --config-file FILE",
     "                                         convert a 1.x file (not implemented yet)",
     "  meshvpn completion [--shell SHELL]     shell completions (not implemented yet)",

@@ -15,6 +15,7 @@
 #include "meshvpn/keys.h"
 #include "meshvpn/log.h"
 #include "meshvpn/node.h"
+#include "wsproxy.h"
 
 #define EXIT_USAGE 2
 
@@ -123,6 +124,9 @@ int main(int argc, char **argv)
 			break;
 		case CLI_BEACON:
 			status = beacon_cmd_main(cli.sub_argc, cli.sub_argv);
+			break;
+		case CLI_WS_PROXY:
+			status = wsproxy_main(cli.sub_argc, cli.sub_argv);
 			break;
 		default:
 			fprintf(stderr, "meshvpn: subcommand '%s': not implemented yet\n",

@@ -9,7 +9,7 @@
 # Checks: systemd-analyze verify on the units; make deb; lintian without errors; after
 # dpkg -i the files, modes, conffile, man pages and unit settings; the unit's ExecStart line
 # for an instance run as systemd would (Type=notify: READY=1 with the device up, stats file
-# written); reinstall (the upgrade path) keeps the administrator's network; remove stops
+# written); the same for meshvpn-wsproxy.service (listening, an upgrade works); reinstall (the upgrade path) keeps the administrator's network; remove stops
 # nothing that is not ours and keeps conffiles; purge removes everything but the
 # administrator's own NAME.net; a purge without such files leaves no /etc/meshvpn at all.
 . "$(dirname "$0")/lib.sh"
@@ -30,6 +30,7 @@ ls /var/log/meshvpn-* >/dev/null 2>&1 && { log "SKIP: /var/log/meshvpn-* exist";
 
 NET=pkgtest
 UNIT=/lib/systemd/system/meshvpn@.service
+WSUNIT=/lib/systemd/system/meshvpn-wsproxy.service
 # dpkg ARGS...: dpkg, waiting (up to 120 s) while another dpkg/apt holds its lock
 dpkg() {
 	_tries=0
@@ -67,24 +68,30 @@ log "lintian: $(grep -c '^E:' "$T_DIR/lintian.out") errors, $(grep -c '^W:' "$T_
 # 2. Install and look at what is there.
 dpkg -i "$DEB" >"$T_DIR/dpkg.log" 2>&1 || { cat "$T_DIR/dpkg.log"; fail "dpkg -i"; }
 mode() { stat -c '%a %U:%G' "$1" 2>/dev/null; }
-[ "$(mode /usr/sbin/meshvpn)" = "755 root:root" ] || fail "/usr/sbin/meshvpn: $(mode /usr/sbin/meshvpn)"
+for f in /usr/sbin/meshvpn /usr/sbin/meshvpn-wsproxy; do
+	[ "$(mode "$f")" = "755 root:root" ] || fail "$f: $(mode "$f")"
+done
 [ "$(mode /etc/meshvpn)" = "700 root:root" ] || fail "/etc/meshvpn: $(mode /etc/meshvpn)"
 [ "$(mode /etc/meshvpn/example.net.disabled)" = "600 root:root" ] ||
 	fail "example.net.disabled: $(mode /etc/meshvpn/example.net.disabled)"
 dpkg-query -W -f='${Conffiles}\n' meshvpn | grep -q "/etc/meshvpn/example.net.disabled" ||
 	fail "example.net.disabled is not a conffile"
 for f in "$UNIT" /lib/systemd/system/meshvpn.target /usr/share/man/man8/meshvpn.8.gz \
-	/usr/share/man/man5/meshvpn.net.5.gz; do
+	/usr/share/man/man5/meshvpn.net.5.gz "$WSUNIT" /usr/share/man/man8/meshvpn-wsproxy.8.gz; do
 	[ "$(mode "$f")" = "644 root:root" ] || fail "$f: $(mode "$f")"
 done
 /usr/sbin/meshvpn --version | grep -qx "meshvpn [0-9.]*" || fail "meshvpn --version"
-for m in /usr/share/man/man8/meshvpn.8.gz /usr/share/man/man5/meshvpn.net.5.gz; do
+/usr/sbin/meshvpn-wsproxy --version | grep -qx "meshvpn-wsproxy [0-9.]*" || fail "meshvpn-wsproxy --version"
+/usr/sbin/meshvpn ws-proxy --version | grep -qx "meshvpn-wsproxy [0-9.]*" || fail "meshvpn ws-proxy --version"
+for m in /usr/share/man/man8/meshvpn.8.gz /usr/share/man/man5/meshvpn.net.5.gz \
+	/usr/share/man/man8/meshvpn-wsproxy.8.gz; do
 	w=$(zcat "$m" | groff -wall -man -z 2>&1) || fail "groff on $m"
 	[ -z "$w" ] || fail "groff warnings for $m: $w"
 done
 if command -v man >/dev/null; then
 	man -w 8 meshvpn >/dev/null 2>&1 || fail "man 8 meshvpn not found"
 	man -w 5 meshvpn.net >/dev/null 2>&1 || fail "man 5 meshvpn.net not found"
+	man -w 8 meshvpn-wsproxy >/dev/null 2>&1 || fail "man 8 meshvpn-wsproxy not found"
 	MANWIDTH=80 man 8 meshvpn 2>/dev/null | grep -q "RUNNING UNDER SYSTEMD" || fail "man 8 meshvpn"
 fi
 for s in Type=notify Restart=on-failure "ExecStart=/usr/sbin/meshvpn --config /etc/meshvpn/%i.net" \
@@ -94,8 +101,16 @@ for s in Type=notify Restart=on-failure "ExecStart=/usr/sbin/meshvpn --config /e
 	grep -q "^$s" "$UNIT" || fail "unit lacks $s"
 done
 grep -q "CAP_SYS_ADMIN\|CAP_DAC_OVERRIDE" "$UNIT" && fail "unit grants more capabilities"
+# the proxy: no root, no capability at all
+for s in Type=exec Restart=on-failure "ExecStart=/usr/sbin/meshvpn-wsproxy --listen 3210" \
+	DynamicUser=yes "CapabilityBoundingSet=$" "AmbientCapabilities=$" NoNewPrivileges=yes \
+	ProtectSystem=strict ProtectHome=yes PrivateTmp=yes PrivateDevices=yes \
+	"RestrictAddressFamilies=AF_INET AF_INET6$" WantedBy=multi-user.target; do
+	grep -q "^$s" "$WSUNIT" || fail "meshvpn-wsproxy.service lacks $s"
+done
+grep -q "^CapabilityBoundingSet=." "$WSUNIT" && fail "meshvpn-wsproxy.service grants capabilities"
 if command -v systemd-analyze >/dev/null; then
-	out=$(systemd-analyze verify "meshvpn@$NET.service" meshvpn.target 2>&1) ||
+	out=$(systemd-analyze verify "meshvpn@$NET.service" meshvpn.target meshvpn-wsproxy.service 2>&1) ||
 		fail "systemd-analyze verify: $out"
 	# unknown or misspelt settings are only warnings with status 0: any output fails
 	[ -z "$out" ] || fail "systemd-analyze verify: $out"
@@ -129,6 +144,26 @@ t_stop svc TERM || fail "the instance did not stop cleanly"
 t_wait 5 grep -q "^STOPPING=1" "$T_DIR/notify.log" || fail "no STOPPING=1"
 log "instance meshvpn@$NET: READY=1 with the device up, stats file, clean stop"
 
+# 3b. The proxy as its unit runs it (as nobody here, for want of a DynamicUser outside
+#     systemd): it listens, and an upgrade gets the announced address.
+wscmd=$(sed -n 's/^ExecStart=//p' "$WSUNIT")
+[ -n "$wscmd" ] || fail "no ExecStart in meshvpn-wsproxy.service"
+ip -n "$(ns svc)" link set lo up
+t_spawn svc wsproxy setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all \
+	--bounding-set=-all $wscmd
+t_wait 5 t_log_has wsproxy "listening on ws://\[::\]:3210" || fail "meshvpn-wsproxy did not start"
+WSDRIVE=${MESHVPN_TOOLS:-$TOP/build/tools}/wsdrive
+if [ -x "$WSDRIVE" ]; then
+	ip netns exec "$(ns svc)" "$WSDRIVE" 127.0.0.1 3210 >"$T_DIR/wsdrive.log" 2>&1 ||
+		fail "upgrade at the packaged proxy: $(cat "$T_DIR/wsdrive.log")"
+	grep -q "^public " "$T_DIR/wsdrive.log" || fail "no public address from the packaged proxy"
+	ws_note="an upgrade works"
+else
+	ws_note="no wsdrive (make tools): upgrade not tried"
+fi
+t_stop wsproxy TERM || fail "meshvpn-wsproxy did not stop cleanly"
+log "meshvpn-wsproxy.service command as an unprivileged user: listening, $ws_note, clean stop"
+
 # 4. Reinstall (the upgrade path: prerm upgrade, postinst configure OLD-VERSION).
 dpkg -i "$DEB" >"$T_DIR/dpkg.log" 2>&1 || { cat "$T_DIR/dpkg.log"; fail "dpkg -i (upgrade)"; }
 [ -f "/etc/meshvpn/$NET.net" ] || fail "upgrade removed the administrator's network"
@@ -138,6 +173,7 @@ dpkg -i "$DEB" >"$T_DIR/dpkg.log" 2>&1 || { cat "$T_DIR/dpkg.log"; fail "dpkg -i
 files=$(dpkg -L meshvpn | grep -v '^/\.$')
 dpkg -r meshvpn >"$T_DIR/dpkg.log" 2>&1 || { cat "$T_DIR/dpkg.log"; fail "dpkg -r"; }
 [ -e /usr/sbin/meshvpn ] && fail "binary left after dpkg -r"
+[ -e /usr/sbin/meshvpn-wsproxy ] && fail "meshvpn-wsproxy left after dpkg -r"
 [ -f /etc/meshvpn/example.net.disabled ] || fail "dpkg -r removed the conffile"
 dpkg --purge meshvpn >"$T_DIR/dpkg.log" 2>&1 || { cat "$T_DIR/dpkg.log"; fail "dpkg --purge"; }
 [ -e /var/log/meshvpn-$NET.stats ] && fail "purge left the stats file"
