@@ -7,7 +7,7 @@
 #include "meshvpn/proxyv2.h"
 
 static const uint8_t signature[PROXYV2_SIG_LEN] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
-						    0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
+						   0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
 
 /* Every TLV must fit what is left after the address block; a short tail is malformed. */
 static bool tlvs_ok(struct rd *r)
@@ -45,10 +45,10 @@ static void read_inet6(struct rd *r, struct proxyv2 *out)
 int proxyv2_parse(const uint8_t *p, size_t len, struct proxyv2 *out)
 {
 	static const size_t block_len[] = {
-		[PROXYV2_AF_UNSPEC] = 0,
-		[PROXYV2_AF_INET] = PROXYV2_INET_LEN,
-		[PROXYV2_AF_INET6] = PROXYV2_INET6_LEN,
-		[PROXYV2_AF_UNIX] = PROXYV2_UNIX_LEN,
+	    [PROXYV2_AF_UNSPEC] = 0,
+	    [PROXYV2_AF_INET] = PROXYV2_INET_LEN,
+	    [PROXYV2_AF_INET6] = PROXYV2_INET6_LEN,
+	    [PROXYV2_AF_UNIX] = PROXYV2_UNIX_LEN,
 	};
 	struct rd r, body;
 

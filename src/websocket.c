@@ -134,7 +134,8 @@ static int scan_headers(struct span rest, struct hdrs *h, const char **why)
 		for (size_t i = 0; i < value.n; i++) {
 			uint8_t ch = (uint8_t)value.p[i];
 			if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-				return hdr_fail(why, "control character in a header value", -EBADMSG);
+				return hdr_fail(why, "control character in a header value",
+						-EBADMSG);
 		}
 		if (span_ieq(name, "Upgrade"))
 			h->upgrade |= list_has(value, "websocket");
@@ -366,9 +367,9 @@ struct ws_conn {
 	size_t max_msg, msg_len;
 	uint8_t msg_op; /* opcode of the fragmented data message in progress, 0 if none */
 
-	bool in_frame;	   /* inside a frame's payload (a chunk of it was handed over) */
-	bool frame_fin;	   /* of the current frame */
-	uint8_t frame_op;  /* of the current frame */
+	bool in_frame;	  /* inside a frame's payload (a chunk of it was handed over) */
+	bool frame_fin;	  /* of the current frame */
+	uint8_t frame_op; /* of the current frame */
 	uint64_t frame_len, frame_pos;
 	uint8_t ctrl[WS_CTRL_MAX]; /* control frame payload being collected */
 	size_t ctrl_len;
@@ -439,9 +440,9 @@ int ws_conn_new(struct ws_conn **out, enum ws_role role, size_t in_cap, size_t o
 		size_t max_msg)
 {
 	static const struct wslay_frame_callbacks cbs = {
-		.send_callback = frame_send_cb,
-		.recv_callback = frame_recv_cb,
-		.genmask_callback = frame_genmask_cb,
+	    .send_callback = frame_send_cb,
+	    .recv_callback = frame_recv_cb,
+	    .genmask_callback = frame_genmask_cb,
 	};
 	struct ws_conn *c;
 
@@ -542,16 +543,16 @@ static int out_reserve(struct ws_conn *c, size_t need)
 }
 
 /* One frame (head || data as its payload), all or nothing. */
-static int queue_frame(struct ws_conn *c, uint8_t op, const void *head, size_t hl,
-		       const void *data, size_t dl)
+static int queue_frame(struct ws_conn *c, uint8_t op, const void *head, size_t hl, const void *data,
+		       size_t dl)
 {
 	struct wslay_frame_iocb io = {
-		.fin = 1,
-		.opcode = op,
-		.mask = c->role == WS_ROLE_CLIENT,
-		.payload_length = hl + dl,
-		.data = head,
-		.data_length = hl,
+	    .fin = 1,
+	    .opcode = op,
+	    .mask = c->role == WS_ROLE_CLIENT,
+	    .payload_length = hl + dl,
+	    .data = head,
+	    .data_length = hl,
 	};
 	size_t need = ws_frame_size(c, hl + dl);
 	ssize_t r;
@@ -576,7 +577,8 @@ static int queue_frame(struct ws_conn *c, uint8_t op, const void *head, size_t h
 
 static void flush_pong(struct ws_conn *c)
 {
-	if (c->pong_pending && queue_frame(c, WSLAY_PONG, c->pong, c->pong_len, NULL, 0) != -ENOBUFS)
+	if (c->pong_pending &&
+	    queue_frame(c, WSLAY_PONG, c->pong, c->pong_len, NULL, 0) != -ENOBUFS)
 		c->pong_pending = false;
 }
 

@@ -186,10 +186,10 @@ static void tx_add(struct wsp *s, struct conn *c, const uint8_t *msg, size_t len
 	tx->iov[tx->n].iov_base = tx->arena + tx->used;
 	tx->iov[tx->n].iov_len = dl;
 	tx->msgs[tx->n].msg_hdr = (struct msghdr){
-		.msg_name = &tx->names[tx->n],
-		.msg_namelen = sl,
-		.msg_iov = &tx->iov[tx->n],
-		.msg_iovlen = 1,
+	    .msg_name = &tx->names[tx->n],
+	    .msg_namelen = sl,
+	    .msg_iov = &tx->iov[tx->n],
+	    .msg_iovlen = 1,
 	};
 	tx->used += dl;
 	tx->n++;
@@ -320,8 +320,8 @@ static int stage_proxy(struct wsp *s, struct conn *c)
 		s->st.proxy_bad++;
 		conn_close(s, c, 0, "invalid PROXY v2 header (%s)",
 			   r == -EPROTONOSUPPORT ? "unsupported version, command or family"
-			   : r == -EBADMSG	  ? "malformed"
-						  : "too long");
+			   : r == -EBADMSG	 ? "malformed"
+						 : "too long");
 		return STAGE_GONE;
 	}
 	ws_in_consume(c->ws, (size_t)r);
@@ -393,8 +393,8 @@ static int stage_relay(struct wsp *s, struct conn *c)
 			/* VpnCloud ends such a connection with an error */
 			tx_flush(s, c);
 			s->st.ws_errors++;
-			conn_close(s, c, WS_CLOSE_PROTOCOL, "message of %zu bytes, shorter than an address",
-				   m.len);
+			conn_close(s, c, WS_CLOSE_PROTOCOL,
+				   "message of %zu bytes, shorter than an address", m.len);
 			return STAGE_GONE;
 		}
 		tx_add(s, c, m.data, m.len);
@@ -486,8 +486,12 @@ void conn_accept(struct wsp *s, int fd, const struct addr *peer)
 		return;
 	}
 	r = loop_add(&s->loop, &c->tcp, EPOLLIN);
-	if (r < 0)
+	if (r < 0) {
 		conn_close(s, c, 0, "cannot watch the socket: %s", strerror(-r));
+		return;
+	}
+	char w[2 * ADDR_STRLEN + 8];
+	log_rl(LOG_DEBUG, "connection %llu from %s", (unsigned long long)c->id, who(c, w));
 }
 
 void conn_tcp_event(struct wsp *s, struct conn *c, uint32_t events)
@@ -538,6 +542,13 @@ void conn_udp_event(struct wsp *s, struct conn *c, uint32_t events)
 	bool full = false;
 	struct addr src;
 
+	if (events & EPOLLERR) {
+		/* a pending socket error (only with IP_RECVERR, never set here): read it so a
+		 * level-triggered EPOLLERR cannot spin */
+		int err = 0;
+		socklen_t el = sizeof(err);
+		(void)getsockopt(c->udp.fd, SOL_SOCKET, SO_ERROR, &err, &el);
+	}
 	if (!(events & EPOLLIN))
 		return;
 	for (int round = 0; round < RX_ROUNDS; round++) {
@@ -581,7 +592,7 @@ void conn_udp_event(struct wsp *s, struct conn *c, uint32_t events)
 				c->to_ws_msgs++;
 				c->to_ws_bytes += len;
 			} else {
-				/* a client too slow for its traffic loses datagrams, as UDP would */
+				/* a client too slow for its traffic loses them, as over UDP */
 				c->dropped++;
 				s->st.to_ws_dropped++;
 			}

@@ -24,9 +24,9 @@
 #include "wsproxy.h"
 #include "wsproxy_int.h"
 
-#define EXIT_USAGE	     2
-#define ACCEPTS_PER_EVENT    64
-#define ACCEPT_PAUSE_MS	     1000
+#define EXIT_USAGE	  2
+#define ACCEPTS_PER_EVENT 64
+#define ACCEPT_PAUSE_MS	  1000
 
 _Static_assert(ADDR_WIRE_LEN == 18 && WSP_DEFAULT_MAX_MSG == 65553, "the help text's numbers");
 
@@ -159,8 +159,8 @@ static int parse_opts(int argc, char **argv, struct wsp_opts *o, enum log_level 
 			break;
 		case OPT_MAX_CONNS:
 			if (!parse_uint(optarg, 1, 1000000, &v))
-				return usage_error(prog, "--max-connections: 1 to 1000000, not '%s'",
-						   optarg);
+				return usage_error(
+				    prog, "--max-connections: 1 to 1000000, not '%s'", optarg);
 			o->max_conns = (unsigned)v;
 			break;
 		case OPT_PER_SOURCE:
@@ -171,13 +171,14 @@ static int parse_opts(int argc, char **argv, struct wsp_opts *o, enum log_level 
 			break;
 		case OPT_IDLE:
 			if (!parse_uint(optarg, 0, 86400 * 365, &v))
-				return usage_error(prog, "--idle-timeout: seconds, not '%s'", optarg);
+				return usage_error(prog, "--idle-timeout: seconds, not '%s'",
+						   optarg);
 			o->idle_timeout = (unsigned)v;
 			break;
 		case OPT_MAX_MSG:
 			if (!parse_uint(optarg, ADDR_WIRE_LEN, WSP_DEFAULT_MAX_MSG, &v))
-				return usage_error(prog, "--max-message: 18 to 65553 bytes, not '%s'",
-						   optarg);
+				return usage_error(
+				    prog, "--max-message: 18 to 65553 bytes, not '%s'", optarg);
 			o->max_msg = v;
 			break;
 		case OPT_LOG_FILE:
@@ -205,7 +206,8 @@ static int parse_opts(int argc, char **argv, struct wsp_opts *o, enum log_level 
 	if (optind < argc)
 		return usage_error(prog, "unexpected argument '%s'", argv[optind]);
 	if (verbose && quiet)
-		return usage_error(prog, "options -v/--verbose and -q/--quiet cannot be used together");
+		return usage_error(prog,
+				   "options -v/--verbose and -q/--quiet cannot be used together");
 	*level = verbose ? LOG_DEBUG : quiet ? LOG_ERROR : LOG_INFO;
 	return 0;
 }
@@ -311,7 +313,8 @@ static void accept_clients(struct wsp *s)
 		if (s->n_conns >= s->o.max_conns) {
 			s->st.refused_total++;
 			close(fd);
-			log_rl(LOG_WARN, "client %s refused: %u connections open (--max-connections)",
+			log_rl(LOG_WARN,
+			       "client %s refused: %u connections open (--max-connections)",
 			       addr_format(&peer, a), s->n_conns);
 			continue;
 		}
@@ -444,10 +447,10 @@ static int alloc_batches(struct wsp *s)
 		s->rx.iov[i].iov_base = s->rx.bufs + (size_t)i * WSP_UDP_MAX;
 		s->rx.iov[i].iov_len = WSP_UDP_MAX;
 		s->rx.msgs[i].msg_hdr = (struct msghdr){
-			.msg_name = &s->rx.names[i],
-			.msg_namelen = sizeof(s->rx.names[i]),
-			.msg_iov = &s->rx.iov[i],
-			.msg_iovlen = 1,
+		    .msg_name = &s->rx.names[i],
+		    .msg_namelen = sizeof(s->rx.names[i]),
+		    .msg_iov = &s->rx.iov[i],
+		    .msg_iovlen = 1,
 		};
 	}
 	return 0;

@@ -15,7 +15,7 @@
 #define WSP_IP_ONLY_PORT	 8080 /* an IP without a port (VpnCloud's parse_listen default) */
 #define WSP_DEFAULT_MAX_CONNS	 1024
 #define WSP_DEFAULT_PER_SOURCE	 16
-#define WSP_DEFAULT_IDLE	 180 /* seconds without a byte from the client */
+#define WSP_DEFAULT_IDLE	 180   /* seconds without a byte from the client */
 #define WSP_PING_INTERVAL_MS	 60000 /* VpnCloud pings after 60 s of silence */
 #define WSP_DEFAULT_MAX_MSG	 (ADDR_WIRE_LEN + 65535)
 #define WSP_PROXY_TIMEOUT_MS	 5000
@@ -23,11 +23,11 @@
 #define WSP_PROXY_HDR_MAX	 4096 /* longest PROXY v2 header accepted (TLVs included) */
 #define WSP_IN_BUF		 (64 * 1024)
 #define WSP_OUT_BUF		 (256 * 1024)
-#define WSP_BATCH		 64	    /* datagrams per recvmmsg / sendmmsg */
-#define WSP_TX_ARENA		 (1 << 20)  /* datagram bytes gathered for one sendmmsg */
-#define WSP_UDP_MAX		 65536	    /* receive buffer per datagram */
-#define WSP_SOCKBUF		 (1 << 20)  /* UDP socket buffers (capped by the kernel's max) */
-#define WSP_BUCKETS		 1024	    /* per-source hash table */
+#define WSP_BATCH		 64	   /* datagrams per recvmmsg / sendmmsg */
+#define WSP_TX_ARENA		 (1 << 20) /* datagram bytes gathered for one sendmmsg */
+#define WSP_UDP_MAX		 65536	   /* receive buffer per datagram */
+#define WSP_SOCKBUF		 (1 << 20) /* UDP socket buffers (capped by the kernel's max) */
+#define WSP_BUCKETS		 1024	   /* per-source hash table */
 #define WSP_TICK_MS		 500
 
 enum wsp_kind {
@@ -73,8 +73,8 @@ struct conn {
 	struct addr local; /* the TCP socket's own address */
 	int udp_family;
 	uint16_t udp_port;
-	bool out_wait;	 /* EPOLLOUT registered: output pending */
-	bool in_bucket;	 /* counted for its source address */
+	bool out_wait;		      /* EPOLLOUT registered: output pending */
+	bool in_bucket;		      /* counted for its source address */
 	int64_t t_open, t_rx, t_ping; /* monotonic ms */
 	uint64_t id;
 	uint64_t to_udp_msgs, to_udp_bytes, to_ws_msgs, to_ws_bytes, dropped;

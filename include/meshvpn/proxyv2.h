@@ -16,8 +16,8 @@
 #define PROXYV2_SIG_LEN	    12 /* "\r\n\r\n\0\r\nQUIT\n" */
 #define PROXYV2_FIXED_LEN   16 /* signature, version/command, family/transport, length (BE) */
 #define PROXYV2_MAX_LEN	    (PROXYV2_FIXED_LEN + 65535)
-#define PROXYV2_INET_LEN    12  /* src (4), dst (4), src port (2), dst port (2) */
-#define PROXYV2_INET6_LEN   36  /* src (16), dst (16), src port (2), dst port (2) */
+#define PROXYV2_INET_LEN    12	/* src (4), dst (4), src port (2), dst port (2) */
+#define PROXYV2_INET6_LEN   36	/* src (16), dst (16), src port (2), dst port (2) */
 #define PROXYV2_UNIX_LEN    216 /* src path (108), dst path (108) */
 #define PROXYV2_TLV_HDR_LEN 3	/* type (1), length (2, BE) */
 
@@ -42,7 +42,7 @@ enum proxyv2_transport {
 
 /* A parsed header. */
 struct proxyv2 {
-	unsigned flags; /* PROXYV2_HAS_* */
+	unsigned flags;	   /* PROXYV2_HAS_* */
 	uint8_t command;   /* enum proxyv2_command */
 	uint8_t family;	   /* enum proxyv2_family */
 	uint8_t transport; /* enum proxyv2_transport */

@@ -34,12 +34,12 @@
 #define WS_DEFAULT_BUF	 (256 * 1024)
 
 /* Close status codes (RFC 6455 7.4.1) used here. */
-#define WS_CLOSE_NORMAL	      1000
-#define WS_CLOSE_GOING_AWAY   1001
-#define WS_CLOSE_PROTOCOL     1002
-#define WS_CLOSE_NO_STATUS    1005 /* never sent: reported when a close frame had no code */
-#define WS_CLOSE_TOO_BIG      1009
-#define WS_CLOSE_INTERNAL     1011
+#define WS_CLOSE_NORMAL	    1000
+#define WS_CLOSE_GOING_AWAY 1001
+#define WS_CLOSE_PROTOCOL   1002
+#define WS_CLOSE_NO_STATUS  1005 /* never sent: reported when a close frame had no code */
+#define WS_CLOSE_TOO_BIG    1009
+#define WS_CLOSE_INTERNAL   1011
 
 /* ---- HTTP/1.1 upgrade ---- */
 

@@ -315,8 +315,8 @@ static void count_msg(const struct ws_msg *m, void *arg)
 
 static void rate(const char *what, unsigned long long n, unsigned long long bytes, double t)
 {
-	printf("%s %llu datagrams, %llu bytes in %.2f s = %.0f Mbit/s, %.0f datagrams/s\n", what,
-	       n, bytes, t, t > 0 ? (double)bytes * 8 / t / 1e6 : 0.0, t > 0 ? (double)n / t : 0.0);
+	printf("%s %llu datagrams, %llu bytes in %.2f s = %.0f Mbit/s, %.0f datagrams/s\n", what, n,
+	       bytes, t, t > 0 ? (double)bytes * 8 / t / 1e6 : 0.0, t > 0 ? (double)n / t : 0.0);
 	fflush(stdout);
 }
 
@@ -565,7 +565,8 @@ int main(int argc, char **argv)
 			mode = c;
 			break;
 		default:
-			fprintf(stderr, "usage: see the comment at the top of tests/tools/wsdrive.c\n");
+			fprintf(stderr,
+				"usage: see the comment at the top of tests/tools/wsdrive.c\n");
 			return 2;
 		}
 	}
