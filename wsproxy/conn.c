@@ -22,17 +22,26 @@
 
 /* ---- per-source accounting ---- */
 
-static uint32_t bucket_of(const struct addr *a)
+/*
+ * A source is an IPv4 address or an IPv6 /64: one IPv6 host usually has a whole /64 to
+ * pick addresses from.
+ */
+static size_t source_len(const struct addr *a)
 {
-	struct addr ip = {0};
-
-	memcpy(ip.ip, a->ip, sizeof(ip.ip));
-	return addr_hash(&ip) % WSP_BUCKETS;
+	return addr_is_v4(a) ? sizeof(a->ip) : 8;
 }
 
-static bool same_ip(const struct addr *a, const struct addr *b)
+static uint32_t bucket_of(const struct addr *a)
 {
-	return memcmp(a->ip, b->ip, sizeof(a->ip)) == 0;
+	struct addr src = {0};
+
+	memcpy(src.ip, a->ip, source_len(a));
+	return addr_hash(&src) % WSP_BUCKETS;
+}
+
+static bool same_source(const struct addr *a, const struct addr *b)
+{
+	return source_len(a) == source_len(b) && memcmp(a->ip, b->ip, source_len(a)) == 0;
 }
 
 /* Counts c against its source address; false when that source is at its limit. */
@@ -42,7 +51,7 @@ static bool source_admit(struct wsp *s, struct conn *c)
 	unsigned n = 0;
 
 	for (struct conn *o = s->buckets[h]; o; o = o->hnext)
-		n += same_ip(&o->peer, &c->peer);
+		n += same_source(&o->peer, &c->peer);
 	if (n >= s->o.max_per_source)
 		return false;
 	c->hnext = s->buckets[h];

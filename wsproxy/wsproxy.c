@@ -69,7 +69,7 @@ static const char *const help_text[] = {
     "                             primary address, as VpnCloud)",
     "      --proxy-protocol       require a PROXY protocol v2 header (load balancer)",
     "      --max-connections N    connections at the same time (default 1024)",
-    "      --max-per-source N     connections per client address (default 16)",
+    "      --max-per-source N     connections per IPv4 address or IPv6 /64 (default 16)",
     "      --idle-timeout SECS    close clients silent for SECS, 0 = never (default 180)",
     "      --max-message BYTES    longest message from a client (default 65553)",
     "      --log-file FILE        also log to FILE",

@@ -5,7 +5,8 @@
 # datagram relayed to a UDP echo server with the relay's address and the reply with the
 # echo server's; --public-ip and the IP-only listen form; PROXY v2 (real address in the
 # log, LOCAL, garbage refused, a missing header timed out after 5 s); 1000 connections
-# from one address capped at the per-source limit while another client keeps relaying;
+# from one address capped at the per-source limit while another client keeps relaying, an
+# IPv6 /64 counted as one source;
 # --max-connections; the idle timeout for a client that ignores pings while one that
 # answers stays; SIGTERM ends clients with a close frame (exit 0, counters logged), SIGKILL
 # with the TCP connection; throughput both ways is measured and logged.
@@ -25,12 +26,14 @@ ip -n "$(ns p)" route add default dev ul0 || fail "default route"
 t_spawn p proxy "$WSPROXY" -v -l 3210 --idle-timeout 3
 t_spawn p proxyb "$MESHVPN" ws-proxy -l 192.0.2.1 --public-ip 203.0.113.9
 t_spawn p proxyc "$WSPROXY" -l 3212 --proxy-protocol --max-connections 3
+t_spawn p proxyd "$WSPROXY" -l 3213 --proxy-protocol --max-per-source 1
 t_spawn u echo "$WSDRIVE" -E 192.0.2.3:7000 -t 55
 t_wait 5 t_log_has proxy "listening on ws://\[::\]:3210" || fail "proxy did not start"
 t_wait 5 t_log_has proxyb "listening on ws://192.0.2.1:8080" ||
 	fail "ws-proxy (IP only: port 8080) did not start"
 t_wait 5 t_log_has proxyc "PROXY protocol v2 header required" ||
 	fail "proxy with --proxy-protocol did not start"
+t_wait 5 t_log_has proxyd "listening on ws://\[::\]:3213" || fail "proxyd did not start"
 t_wait 5 t_log_has echo "echo on" || fail "echo server did not start"
 
 # drive NODE NAME ARGS...: runs wsdrive in NODE's namespace in the foreground, output in NAME.log
@@ -80,6 +83,16 @@ t_wait 3 t_log_has proxyc "client 192.0.2.2:[0-9]+: invalid PROXY v2 header" ||
 	fail "no log line for the garbage header"
 drive c noproxy 192.0.2.1 3212 && fail "a client without PROXY header was upgraded"
 log "PROXY v2: real IPv4/IPv6 address logged, LOCAL uses the peer, garbage and HTTP refused"
+
+# An IPv6 source is its /64 (limit 1 here): another address in it is refused, the next /64 not.
+t_spawn c v6a "$WSDRIVE" -x '[2001:db8::7]:1' -w -t 10 192.0.2.1 3213
+t_wait 5 grep -q "^public" "$T_DIR/v6a.log" || fail "first IPv6 source: $(cat "$T_DIR/v6a.log")"
+drive c v6b -x '[2001:db8::8]:1' 192.0.2.1 3213 && fail "a second address of the same /64 got in"
+drive c v6c -x '[2001:db8:0:1::7]:1' 192.0.2.1 3213 ||
+	fail "another /64 was refused: $(cat "$T_DIR/v6c.log")"
+drive c v4a -x '203.0.113.7:1' 192.0.2.1 3213 || fail "an IPv4 source: $(cat "$T_DIR/v4a.log")"
+t_stop v6a
+log "per-source limit: an IPv6 /64 counts as one source"
 
 # 4. In parallel: a silent connection (PROXY time-out), --max-connections 3 on proxyc, a
 #    client ignoring pings and one answering them on proxy (idle timeout 3 s, pings each 1 s).
@@ -159,5 +172,6 @@ t_stop proxyb KILL
 t_wait 5 grep -q "^closed" "$T_DIR/kill.log" || fail "client not closed: $(cat "$T_DIR/kill.log")"
 grep -q "connection ended" "$T_DIR/kill.log" || fail "after SIGKILL: $(cat "$T_DIR/kill.log")"
 t_stop proxyc TERM || fail "proxyc exit status $?"
+t_stop proxyd TERM || fail "proxyd exit status $?"
 log "SIGTERM: close frame 1001 and exit 0; SIGKILL: the connection ends; counters logged"
 exit 0
