@@ -4,12 +4,12 @@
 # test client tests/tools/wsdrive.c: upgrade on any path, the announced public address, a
 # datagram relayed to a UDP echo server with the relay's address and the reply with the
 # echo server's; --public-ip and the IP-only listen form; PROXY v2 (real address in the
-# log, LOCAL, garbage refused, a missing header timed out after 5 s); 1000 connections
-# from one address capped at the per-source limit while another client keeps relaying, an
-# IPv6 /64 counted as one source;
-# --max-connections; the idle timeout for a client that ignores pings while one that
-# answers stays; SIGTERM ends clients with a close frame (exit 0, counters logged), SIGKILL
-# with the TCP connection; throughput both ways is measured and logged.
+# log, LOCAL, garbage refused, a missing header timed out after 5 s, a missing upgrade after
+# 10 s); 1000 connections from one address capped at the per-source limit while another
+# client keeps relaying, an IPv6 /64 counted as one source; --max-connections; the idle
+# timeout for a client that ignores pings while one that answers stays; SIGTERM ends
+# clients with a close frame (exit 0, counters logged), SIGKILL with the TCP connection;
+# throughput both ways is measured and logged.
 . "$(dirname "$0")/lib.sh"
 t_init
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -97,6 +97,7 @@ log "per-source limit: an IPv6 /64 counts as one source"
 # 4. In parallel: a silent connection (PROXY time-out), --max-connections 3 on proxyc, a
 #    client ignoring pings and one answering them on proxy (idle timeout 3 s, pings each 1 s).
 t_spawn c silent "$WSDRIVE" -z -t 15 192.0.2.1 3212
+t_spawn l silent2 "$WSDRIVE" -z -t 40 192.0.2.1 3210
 t_spawn c keep1 "$WSDRIVE" -x local -w -t 12 192.0.2.1 3212
 t_spawn c keep2 "$WSDRIVE" -x local -w -t 12 192.0.2.1 3212
 t_spawn c idle "$WSDRIVE" -w -q -t 10 192.0.2.1 3210
@@ -152,6 +153,14 @@ t_wait 6 grep -q "^received" "$T_DIR/recv.log" || fail "bench receiver: $(cat "$
 grep -q "^received 0 " "$T_DIR/recv.log" && fail "nothing relayed to the client"
 log "UDP -> proxy -> client: blaster $(grep '^sent' "$T_DIR/blast.log");" \
 	"client $(grep '^received' "$T_DIR/recv.log")"
+
+# the silent connection without an upgrade request is gone after 10 s
+t_wait 15 grep -q "^closed" "$T_DIR/silent2.log" ||
+	fail "no upgrade time-out: $(cat "$T_DIR/silent2.log")"
+tu=$(sed -n 's/^closed after \([0-9]*\)\..*/\1/p' "$T_DIR/silent2.log")
+[ "$tu" -ge 9 ] && [ "$tu" -le 12 ] || fail "upgrade time-out after $tu s, not about 10 s"
+t_log_has proxy "no WebSocket upgrade within 10 s" || fail "no log line for the upgrade time-out"
+log "upgrade time-out after $tu s"
 
 # 7. SIGUSR1 counters; SIGTERM: clients get a close frame, exit 0; SIGKILL: the TCP close.
 t_spawn c term "$WSDRIVE" -w -t 15 192.0.2.1 3210
