@@ -343,8 +343,8 @@ static int stage_proxy(struct wsp *s, struct conn *c)
 			   s->o.max_per_source);
 		return STAGE_GONE;
 	}
-	log_debug("client %s: PROXY header (%s)", who(c, w),
-		  h.command == PROXYV2_CMD_LOCAL ? "LOCAL" : "PROXY");
+	log_rl(LOG_DEBUG, "client %s: PROXY header (%s)", who(c, w),
+	       h.command == PROXYV2_CMD_LOCAL ? "LOCAL" : "PROXY");
 	c->state = CS_HANDSHAKE;
 	return STAGE_NEXT;
 }
