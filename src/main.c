@@ -28,20 +28,6 @@ static int cmd_genkey(const struct cli *cli)
 	return EXIT_SUCCESS;
 }
 
-/* The WebSocket proxy client comes with the next commit. */
-static int check_implemented(const struct config *cfg)
-{
-	struct config_listen listen;
-	struct config_error why;
-
-	if (cfg->listen && config_parse_listen(cfg->listen, ADDR_DEFAULT_PORT, &listen, &why) == 0 &&
-	    listen.ws) {
-		fprintf(stderr, "meshvpn: listen: ws:// (WebSocket proxy): not implemented yet\n");
-		return -ENOSYS;
-	}
-	return 0;
-}
-
 static int cmd_run(const struct cli *cli)
 {
 	struct config cfg;
@@ -53,10 +39,6 @@ static int cmd_run(const struct cli *cli)
 	r = config_build(&cfg, cli, &err);
 	if (r < 0) {
 		fprintf(stderr, "meshvpn: %s\n", err.msg);
-		config_free(&cfg);
-		return EXIT_USAGE;
-	}
-	if (check_implemented(&cfg) < 0) {
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}

@@ -18,6 +18,7 @@
 #include "meshvpn/algo.h"
 #include "meshvpn/daemon.h"
 #include "meshvpn/log.h"
+#include "meshvpn/wsclient.h"
 #include "node_int.h"
 
 #define NODE_TABLE_CAPACITY 4096
@@ -435,6 +436,21 @@ static int setup_transport(struct node *n, const struct config_listen *listen)
 	char as[ADDR_STRLEN];
 	int r;
 
+	if (listen->ws) {
+		struct wsclient_params p = {
+			.host = listen->host,
+			.port = listen->port,
+			.path = listen->path,
+		};
+		struct wsclient *c;
+		r = wsclient_new(&p, &c);
+		if (r < 0) {
+			log_err("cannot set up the WebSocket proxy client: %s", strerror(-r));
+			return r;
+		}
+		n->xp = wsclient_transport(c);
+		return 0;
+	}
 	r = net_transport_open(&listen->addr, &n->udp);
 	if (r < 0) {
 		log_err("cannot open the UDP socket on %s: %s", addr_format(&listen->addr, as),

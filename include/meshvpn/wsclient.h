@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * wsclient.h - the node side of the WebSocket proxy (PROTOCOL.md 8.3) as a transport
+ * (transport.h): for a node that can only make outgoing TCP connections. Every datagram
+ * travels as one binary message `address (18) || datagram` to a proxy (meshvpn-wsproxy or
+ * VpnCloud's ws-proxy), which relays it over UDP from a socket of its own; the proxy's first
+ * message is the node's public address (the proxy's address and that socket's port).
+ *
+ * ws:// and wss:// (TLS, certificate and host name verified against the system store or a
+ * given CA file). The TCP connect, the TLS handshake and the HTTP upgrade run in a worker
+ * thread (chan.h), never on the loop; a lost connection is re-established with back-off
+ * (VpnCloud stops the node instead). Reads and writes are batched: one read takes in many
+ * messages, one write sends many.
+ */
+#ifndef MESHVPN_WSCLIENT_H
+#define MESHVPN_WSCLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "transport.h"
+#include "util.h"
+
+#define WSCLIENT_BUF	     (512 * 1024) /* input and output buffer per connection */
+#define WSCLIENT_CONNECT_MS  5000 /* TCP connect */
+#define WSCLIENT_HANDSHAKE_MS 10000 /* TLS + upgrade + the first message, after connect */
+#define WSCLIENT_RETRY_MIN   1	  /* seconds before the first reconnect ... */
+#define WSCLIENT_RETRY_MAX   4	  /* ... doubling up to this */
+
+struct wsclient_params {
+	const char *host; /* name or IP literal (no brackets); copied */
+	uint16_t port;
+	const char *path; /* "/..." or "" (copied) */
+	bool tls;	  /* wss:// */
+	const char *ca_file; /* wss: CA bundle (PEM) instead of the system store; NULL: system */
+};
+
+struct wsclient;
+
+/*
+ * Sets up the client (TLS context, worker thread); the first connection attempt starts at
+ * once. Call after loop_init() (chan.h). 0 or -errno (*out = NULL; a bad CA file is -EINVAL
+ * and logged).
+ */
+int wsclient_new(const struct wsclient_params *p, struct wsclient **out) WUR;
+struct transport *wsclient_transport(struct wsclient *c);
+
+#endif
