@@ -28,7 +28,7 @@ static const char *const hook_names[CONFIG_HOOK_COUNT] = {
 
 static const char *const mode_names[] = {
     [CONFIG_MODE_NORMAL] = "normal",
-    [CONFIG_MODE_HUB] = "hub",
+    [CONFIG_MODE_FLOOD] = "hub",
     [CONFIG_MODE_SWITCH] = "switch",
     [CONFIG_MODE_ROUTER] = "router",
 };

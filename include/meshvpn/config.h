@@ -41,7 +41,7 @@ enum config_device_type {
 
 enum config_mode {
 	CONFIG_MODE_NORMAL = 0,
-	CONFIG_MODE_HUB,
+	CONFIG_MODE_FLOOD, /* "hub" in the file and on the command line (VpnCloud): flood to all */
 	CONFIG_MODE_SWITCH,
 	CONFIG_MODE_ROUTER,
 };

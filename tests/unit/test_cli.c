@@ -140,7 +140,7 @@ static void test_aliases(void **state)
 			 0);
 	assert_int_equal(l->device_type, CONFIG_DEVICE_TAP);
 	assert_string_equal(l->device_name, "x0");
-	assert_int_equal(l->mode, CONFIG_MODE_HUB);
+	assert_int_equal(l->mode, CONFIG_MODE_FLOOD);
 	assert_string_equal(l->password, "pw");
 	assert_int_equal(l->n_trusted_keys, 1);
 	assert_int_equal(l->algorithms[0], CONFIG_ALGO_PLAIN);
@@ -511,7 +511,7 @@ static void test_build(void **state)
 	assert_int_equal(PARSE(&cli, "--config", path), 0);
 	assert_int_equal(config_build(&cfg, &cli, &err), 0);
 	assert_string_equal(cfg.password, "filepw");
-	assert_int_equal(cfg.mode, CONFIG_MODE_HUB);
+	assert_int_equal(cfg.mode, CONFIG_MODE_FLOOD);
 	assert_int_equal(cfg.keepalive, 440);
 	assert_false(cfg.port_forwarding);
 	assert_string_equal(cfg.device_name, "filedev");

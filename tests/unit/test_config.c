@@ -455,7 +455,7 @@ static void test_load_file(void **state)
 	config_init(&cfg);
 	assert_int_equal(config_load_file(&cfg, path, &err), 0);
 	assert_string_equal(cfg.password, "pw");
-	assert_int_equal(cfg.mode, CONFIG_MODE_HUB);
+	assert_int_equal(cfg.mode, CONFIG_MODE_FLOOD);
 	config_free(&cfg);
 	unlink(path);
 
@@ -546,7 +546,7 @@ static void test_merge(void **state)
 	layer.user = strdup("u");
 	assert_int_equal(config_merge(&cfg, &layer, &err), 0);
 	/* nothing in the layer's scalars: file values stay */
-	assert_int_equal(cfg.mode, CONFIG_MODE_HUB);
+	assert_int_equal(cfg.mode, CONFIG_MODE_FLOOD);
 	assert_false(cfg.auto_claim);
 	assert_int_equal(cfg.peer_timeout, 100);
 	assert_int_equal(cfg.n_algorithms, 1);
