@@ -16,6 +16,8 @@
 
 #include "meshvpn/config.h"
 
+#include "config_int.h"
+
 static const char *const hook_names[CONFIG_HOOK_COUNT] = {
     [CONFIG_HOOK_DEVICE_SETUP] = "device_setup",
     [CONFIG_HOOK_DEVICE_CONFIGURED] = "device_configured",
@@ -26,11 +28,16 @@ static const char *const hook_names[CONFIG_HOOK_COUNT] = {
     [CONFIG_HOOK_VPN_SHUTDOWN] = "vpn_shutdown",
 };
 
-static const char *const mode_names[] = {
+const char *const config_mode_names[CONFIG_MODE_COUNT] = {
     [CONFIG_MODE_NORMAL] = "normal",
     [CONFIG_MODE_FLOOD] = "hub",
     [CONFIG_MODE_SWITCH] = "switch",
     [CONFIG_MODE_ROUTER] = "router",
+};
+
+const char *const config_device_type_names[CONFIG_DEVICE_TYPE_COUNT] = {
+    [CONFIG_DEVICE_TUN] = "tun",
+    [CONFIG_DEVICE_TAP] = "tap",
 };
 
 static const char *const algo_names[CONFIG_ALGO_COUNT] = {
@@ -67,12 +74,12 @@ const char *config_algo_name(enum config_algo a)
 
 const char *config_mode_name(enum config_mode m)
 {
-	return (unsigned)m < ARRAY_SIZE(mode_names) ? mode_names[m] : "?";
+	return (unsigned)m < ARRAY_SIZE(config_mode_names) ? config_mode_names[m] : "?";
 }
 
 const char *config_device_type_name(enum config_device_type t)
 {
-	return t == CONFIG_DEVICE_TAP ? "tap" : "tun";
+	return (unsigned)t < CONFIG_DEVICE_TYPE_COUNT ? config_device_type_names[t] : "?";
 }
 
 int config_hook_event_parse(const char *s, size_t len)
@@ -85,7 +92,7 @@ int config_hook_event_parse(const char *s, size_t len)
 
 /* ---- messages ---- */
 
-static int PRINTF(3, 4) fail(struct config_error *err, int code, const char *fmt, ...)
+int config_fail(struct config_error *err, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -97,9 +104,7 @@ static int PRINTF(3, 4) fail(struct config_error *err, int code, const char *fmt
 	return code;
 }
 
-#define SHOW_LEN 64
-/* A user value fit for a message: printable ASCII, at most 60 characters. */
-static const char *show(char buf[static SHOW_LEN], const char *s)
+const char *config_show(char buf[static CONFIG_SHOW_LEN], const char *s)
 {
 	size_t i, o = 0;
 
@@ -117,36 +122,37 @@ static const char *show(char buf[static SHOW_LEN], const char *s)
 
 int config_parse_device_type(const char *s, enum config_device_type *out, struct config_error *why)
 {
-	char b[SHOW_LEN];
+	char b[CONFIG_SHOW_LEN];
 
 	if (strcmp(s, "tun") == 0)
 		*out = CONFIG_DEVICE_TUN;
 	else if (strcmp(s, "tap") == 0)
 		*out = CONFIG_DEVICE_TAP;
 	else
-		return fail(why, -EINVAL, "invalid device type '%s' (expected tun or tap)",
-			    show(b, s));
+		return config_fail(why, -EINVAL, "invalid device type '%s' (expected tun or tap)",
+				   config_show(b, s));
 	return 0;
 }
 
 int config_parse_mode(const char *s, enum config_mode *out, struct config_error *why)
 {
-	char b[SHOW_LEN];
+	char b[CONFIG_SHOW_LEN];
 
-	for (size_t i = 0; i < ARRAY_SIZE(mode_names); i++) {
-		if (strcmp(s, mode_names[i]) == 0) {
+	for (size_t i = 0; i < ARRAY_SIZE(config_mode_names); i++) {
+		if (strcmp(s, config_mode_names[i]) == 0) {
 			*out = (enum config_mode)i;
 			return 0;
 		}
 	}
-	return fail(why, -EINVAL, "invalid mode '%s' (expected normal, hub, switch or router)",
-		    show(b, s));
+	return config_fail(why, -EINVAL,
+			   "invalid mode '%s' (expected normal, hub, switch or router)",
+			   config_show(b, s));
 }
 
 int config_parse_algorithm(const char *s, bool cli_only, enum config_algo *out,
 			   struct config_error *why)
 {
-	char b[SHOW_LEN];
+	char b[CONFIG_SHOW_LEN];
 
 	for (size_t i = 0; i < ARRAY_SIZE(algo_aliases); i++) {
 		if ((algo_aliases[i].cli || !cli_only) &&
@@ -156,40 +162,42 @@ int config_parse_algorithm(const char *s, bool cli_only, enum config_algo *out,
 		}
 	}
 	if (cli_only)
-		return fail(why, -EINVAL,
-			    "invalid algorithm '%s' (expected plain, aes128, aes256 or chacha20)",
-			    show(b, s));
-	return fail(why, -EINVAL,
-		    "invalid algorithm '%s' (expected plain, aes128, aes256 or chacha20, or one of "
-		    "none, unencrypted, aes128_gcm, aes_128, aes_128_gcm, aes256_gcm, aes_256, "
-		    "aes_256_gcm, chacha, chacha20_poly1305)",
-		    show(b, s));
+		return config_fail(
+		    why, -EINVAL,
+		    "invalid algorithm '%s' (expected plain, aes128, aes256 or chacha20)",
+		    config_show(b, s));
+	return config_fail(
+	    why, -EINVAL,
+	    "invalid algorithm '%s' (expected plain, aes128, aes256 or chacha20, or one of "
+	    "none, unencrypted, aes128_gcm, aes_128, aes_128_gcm, aes256_gcm, aes_256, "
+	    "aes_256_gcm, chacha, chacha20_poly1305)",
+	    config_show(b, s));
 }
 
 int config_parse_u32(const char *s, uint32_t *out, struct config_error *why)
 {
-	char b[SHOW_LEN];
+	char b[CONFIG_SHOW_LEN];
 	uint64_t v = 0;
 	size_t i;
 
 	if (s[0] == '-' && isdigit((unsigned char)s[1]))
-		return fail(why, -EINVAL, "'%s' must not be negative", show(b, s));
+		return config_fail(why, -EINVAL, "'%s' must not be negative", config_show(b, s));
 	for (i = 0; isdigit((unsigned char)s[i]); i++) {
 		v = v * 10 + (uint64_t)(s[i] - '0');
 		if (v > UINT32_MAX)
-			return fail(why, -EINVAL, "'%s' is too large (at most 4294967295)",
-				    show(b, s));
+			return config_fail(why, -EINVAL, "'%s' is too large (at most 4294967295)",
+					   config_show(b, s));
 	}
 	if (i == 0 || s[i])
-		return fail(why, -EINVAL, "expected a non-negative integer, found '%s'",
-			    show(b, s));
+		return config_fail(why, -EINVAL, "expected a non-negative integer, found '%s'",
+				   config_show(b, s));
 	*out = (uint32_t)v;
 	return 0;
 }
 
 int config_parse_ip(const char *s, uint8_t ip[static 4], uint8_t *prefix, struct config_error *why)
 {
-	char b[SHOW_LEN], tmp[INET_ADDRSTRLEN];
+	char b[CONFIG_SHOW_LEN], tmp[INET_ADDRSTRLEN];
 	const char *slash = strchr(s, '/');
 	size_t n = slash ? (size_t)(slash - s) : strlen(s);
 	unsigned p = CONFIG_DEFAULT_IP_PREFIX;
@@ -212,38 +220,41 @@ int config_parse_ip(const char *s, uint8_t ip[static 4], uint8_t *prefix, struct
 	*prefix = (uint8_t)p;
 	return 0;
 bad:
-	return fail(why, -EINVAL, "invalid address '%s' (expected IPv4 a.b.c.d or a.b.c.d/0-32)",
-		    show(b, s));
+	return config_fail(why, -EINVAL,
+			   "invalid address '%s' (expected IPv4 a.b.c.d or a.b.c.d/0-32)",
+			   config_show(b, s));
 }
 
 int config_parse_claim(const char *s, struct range *out, struct config_error *why)
 {
-	char b[SHOW_LEN];
+	char b[CONFIG_SHOW_LEN];
 
 	if (range_parse(s, out) < 0)
-		return fail(why, -EINVAL,
-			    "invalid claim '%s' (expected ADDRESS/PREFIX with an IPv4, IPv6 or "
-			    "MAC address)",
-			    show(b, s));
+		return config_fail(
+		    why, -EINVAL,
+		    "invalid claim '%s' (expected ADDRESS/PREFIX with an IPv4, IPv6 or "
+		    "MAC address)",
+		    config_show(b, s));
 	return 0;
 }
 
 int config_check_device_name(const char *s, struct config_error *why)
 {
-	char b[SHOW_LEN];
+	char b[CONFIG_SHOW_LEN];
 	size_t len = strlen(s);
 
 	if (len == 0)
-		return fail(why, -EINVAL, "the device name must not be empty");
+		return config_fail(why, -EINVAL, "the device name must not be empty");
 	if (len > CONFIG_IFNAME_MAX)
-		return fail(why, -EINVAL, "device name '%s' is too long (%zu bytes, at most %d)",
-			    show(b, s), len, CONFIG_IFNAME_MAX);
+		return config_fail(why, -EINVAL,
+				   "device name '%s' is too long (%zu bytes, at most %d)",
+				   config_show(b, s), len, CONFIG_IFNAME_MAX);
 	for (size_t i = 0; i < len; i++)
 		if (s[i] == '/' || s[i] == ':' || isspace((unsigned char)s[i]) ||
 		    (unsigned char)s[i] < 0x20)
-			return fail(why, -EINVAL,
-				    "invalid device name '%s' (no '/', ':' or white space)",
-				    show(b, s));
+			return config_fail(why, -EINVAL,
+					   "invalid device name '%s' (no '/', ':' or white space)",
+					   config_show(b, s));
 	return 0;
 }
 
@@ -284,18 +295,19 @@ static bool valid_host(const char *s, const char *host)
 
 int config_check_hostport(const char *s, bool port_required, struct config_error *why)
 {
-	char b[SHOW_LEN], host[256];
+	char b[CONFIG_SHOW_LEN], host[256];
 	uint16_t port;
 
 	if (addr_split_host_port(s, port_required ? 0 : ADDR_DEFAULT_PORT, host, sizeof(host),
 				 &port) < 0 ||
 	    !valid_host(s, host) || port == 0) {
 		if (port_required)
-			return fail(why, -EINVAL, "invalid address '%s' (expected HOST:PORT)",
-				    show(b, s));
-		return fail(why, -EINVAL,
-			    "invalid address '%s' (expected HOST, HOST:PORT or [IPv6]:PORT)",
-			    show(b, s));
+			return config_fail(why, -EINVAL,
+					   "invalid address '%s' (expected HOST:PORT)",
+					   config_show(b, s));
+		return config_fail(why, -EINVAL,
+				   "invalid address '%s' (expected HOST, HOST:PORT or [IPv6]:PORT)",
+				   config_show(b, s));
 	}
 	return 0;
 }
@@ -303,7 +315,7 @@ int config_check_hostport(const char *s, bool port_required, struct config_error
 int config_parse_listen(const char *s, uint16_t default_port, struct config_listen *out,
 			struct config_error *why)
 {
-	char b[SHOW_LEN], auth[300];
+	char b[CONFIG_SHOW_LEN], auth[300];
 	const char *sep;
 
 	memset(out, 0, sizeof(*out));
@@ -326,20 +338,24 @@ int config_parse_listen(const char *s, uint16_t default_port, struct config_list
 		return 0;
 	}
 	if (strncasecmp(s, "wss://", 6) == 0)
-		return fail(why, -EINVAL, "'%s': wss:// is not supported, use ws://", show(b, s));
+		return config_fail(why, -EINVAL, "'%s': wss:// is not supported, use ws://",
+				   config_show(b, s));
 	sep = strstr(s, "://");
 	if (sep)
-		return fail(why, -EINVAL, "'%s': unsupported URL scheme (only ws:// is supported)",
-			    show(b, s));
+		return config_fail(why, -EINVAL,
+				   "'%s': unsupported URL scheme (only ws:// is supported)",
+				   config_show(b, s));
 	if (addr_parse(s, default_port, &out->addr) < 0)
-		return fail(why, -EINVAL,
-			    "invalid listen address '%s' (expected PORT, *:PORT, IP, IP:PORT, "
-			    "[IPv6]:PORT or ws://HOST[:PORT][/PATH])",
-			    show(b, s));
+		return config_fail(
+		    why, -EINVAL,
+		    "invalid listen address '%s' (expected PORT, *:PORT, IP, IP:PORT, "
+		    "[IPv6]:PORT or ws://HOST[:PORT][/PATH])",
+		    config_show(b, s));
 	return 0;
 bad_url:
-	return fail(why, -EINVAL, "invalid WebSocket URL '%s' (expected ws://HOST[:PORT][/PATH])",
-		    show(b, s));
+	return config_fail(why, -EINVAL,
+			   "invalid WebSocket URL '%s' (expected ws://HOST[:PORT][/PATH])",
+			   config_show(b, s));
 }
 
 /* ---- layers: init, free, merge ---- */
@@ -369,7 +385,7 @@ void config_init(struct config *cfg)
 	cfg->statsd_prefix = strdup(CONFIG_DEFAULT_STATSD_PREFIX);
 }
 
-static void free_str(char **p, bool secret)
+void config_free_str(char **p, bool secret)
 {
 	if (!*p)
 		return;
@@ -392,36 +408,35 @@ void config_free(struct config *cfg)
 {
 	if (!cfg)
 		return;
-	free_str(&cfg->device_name, false);
-	free_str(&cfg->device_path, false);
+	config_free_str(&cfg->device_name, false);
+	config_free_str(&cfg->device_path, false);
 	strlist_free(&cfg->advertise_addresses);
-	free_str(&cfg->ifup, false);
-	free_str(&cfg->ifdown, false);
-	free_str(&cfg->password, true);
-	free_str(&cfg->private_key, true);
-	free_str(&cfg->public_key, false);
+	config_free_str(&cfg->ifup, false);
+	config_free_str(&cfg->ifdown, false);
+	config_free_str(&cfg->password, true);
+	config_free_str(&cfg->private_key, true);
+	config_free_str(&cfg->public_key, false);
 	free(cfg->trusted_keys);
-	free_str(&cfg->listen, false);
+	config_free_str(&cfg->listen, false);
 	strlist_free(&cfg->peers);
 	free(cfg->claims);
-	free_str(&cfg->beacon_store, false);
-	free_str(&cfg->beacon_load, false);
-	free_str(&cfg->beacon_password, true);
-	free_str(&cfg->pid_file, false);
-	free_str(&cfg->stats_file, false);
-	free_str(&cfg->statsd_server, false);
-	free_str(&cfg->statsd_prefix, false);
-	free_str(&cfg->user, false);
-	free_str(&cfg->group, false);
-	free_str(&cfg->hook, false);
+	config_free_str(&cfg->beacon_store, false);
+	config_free_str(&cfg->beacon_load, false);
+	config_free_str(&cfg->beacon_password, true);
+	config_free_str(&cfg->pid_file, false);
+	config_free_str(&cfg->stats_file, false);
+	config_free_str(&cfg->statsd_server, false);
+	config_free_str(&cfg->statsd_prefix, false);
+	config_free_str(&cfg->user, false);
+	config_free_str(&cfg->group, false);
+	config_free_str(&cfg->hook, false);
 	for (int i = 0; i < CONFIG_HOOK_COUNT; i++)
-		free_str(&cfg->hooks[i], false);
-	free_str(&cfg->log_file, false);
+		config_free_str(&cfg->hooks[i], false);
+	config_free_str(&cfg->log_file, false);
 	config_layer_init(cfg);
 }
 
-/* Replaces *dst by a copy of src (when src is set). */
-static int copy_str(char **dst, const char *src, bool secret)
+int config_copy_str(char **dst, const char *src, bool secret)
 {
 	char *c;
 
@@ -430,13 +445,12 @@ static int copy_str(char **dst, const char *src, bool secret)
 	c = strdup(src);
 	if (!c)
 		return -ENOMEM;
-	free_str(dst, secret);
+	config_free_str(dst, secret);
 	*dst = c;
 	return 0;
 }
 
-/* Makes room for add more elements of size sz in *arr holding n; -E2BIG past the cap. */
-static int grow(void **arr, size_t n, size_t add, size_t sz)
+int config_grow(void **arr, size_t n, size_t add, size_t sz)
 {
 	void *p;
 
@@ -451,10 +465,10 @@ static int grow(void **arr, size_t n, size_t add, size_t sz)
 	return 0;
 }
 
-static int strlist_push(struct config_strlist *l, const char *s)
+int config_strlist_push(struct config_strlist *l, const char *s)
 {
 	char *c;
-	int r = grow((void **)&l->v, l->n, 1, sizeof(*l->v));
+	int r = config_grow((void **)&l->v, l->n, 1, sizeof(*l->v));
 
 	if (r < 0)
 		return r;
@@ -465,24 +479,24 @@ static int strlist_push(struct config_strlist *l, const char *s)
 	return 0;
 }
 
-static int add_err(struct config_error *err, int r, const char *what)
+int config_list_error(struct config_error *err, int r, const char *what)
 {
 	if (r == -E2BIG)
-		return fail(err, r, "too many %s (at most %d)", what, CONFIG_LIST_MAX);
-	return fail(err, r, "out of memory");
+		return config_fail(err, r, "too many %s (at most %d)", what, CONFIG_LIST_MAX);
+	return config_fail(err, r, "out of memory");
 }
 
 static int strlist_append(struct config_strlist *dst, const struct config_strlist *src,
 			  const char *what, struct config_error *err)
 {
-	int r = grow((void **)&dst->v, dst->n, src->n, sizeof(*dst->v));
+	int r = config_grow((void **)&dst->v, dst->n, src->n, sizeof(*dst->v));
 
 	if (r < 0)
-		return add_err(err, r, what);
+		return config_list_error(err, r, what);
 	for (size_t i = 0; i < src->n; i++) {
-		r = strlist_push(dst, src->v[i]);
+		r = config_strlist_push(dst, src->v[i]);
 		if (r < 0)
-			return add_err(err, r, what);
+			return config_list_error(err, r, what);
 	}
 	return 0;
 }
@@ -491,8 +505,8 @@ int config_add_peer(struct config *cfg, const char *s, struct config_error *why)
 {
 	int r = config_check_hostport(s, false, why);
 
-	if (r == 0 && (r = strlist_push(&cfg->peers, s)) < 0)
-		return add_err(why, r, "peers");
+	if (r == 0 && (r = config_strlist_push(&cfg->peers, s)) < 0)
+		return config_list_error(why, r, "peers");
 	return r;
 }
 
@@ -500,8 +514,8 @@ int config_add_advertise_address(struct config *cfg, const char *s, struct confi
 {
 	int r = config_check_hostport(s, false, why);
 
-	if (r == 0 && (r = strlist_push(&cfg->advertise_addresses, s)) < 0)
-		return add_err(why, r, "advertise addresses");
+	if (r == 0 && (r = config_strlist_push(&cfg->advertise_addresses, s)) < 0)
+		return config_list_error(why, r, "advertise addresses");
 	return r;
 }
 
@@ -512,9 +526,9 @@ int config_add_claim(struct config *cfg, const char *s, struct config_error *why
 
 	if (r < 0)
 		return r;
-	r = grow((void **)&cfg->claims, cfg->n_claims, 1, sizeof(*cfg->claims));
+	r = config_grow((void **)&cfg->claims, cfg->n_claims, 1, sizeof(*cfg->claims));
 	if (r < 0)
-		return add_err(why, r, "claims");
+		return config_list_error(why, r, "claims");
 	cfg->claims[cfg->n_claims++] = rg;
 	return 0;
 }
@@ -522,15 +536,17 @@ int config_add_claim(struct config *cfg, const char *s, struct config_error *why
 int config_add_trusted_key(struct config *cfg, const char *s, struct config_error *why)
 {
 	uint8_t key[KEYS_PUB_LEN];
-	char b[SHOW_LEN];
+	char b[CONFIG_SHOW_LEN];
 	int r;
 
 	if (keys_decode(key, s) < 0)
-		return fail(why, -EINVAL, "invalid key '%s' (expected base62 text of 32 bytes)",
-			    show(b, s));
-	r = grow((void **)&cfg->trusted_keys, cfg->n_trusted_keys, 1, sizeof(*cfg->trusted_keys));
+		return config_fail(why, -EINVAL,
+				   "invalid key '%s' (expected base62 text of 32 bytes)",
+				   config_show(b, s));
+	r = config_grow((void **)&cfg->trusted_keys, cfg->n_trusted_keys, 1,
+			sizeof(*cfg->trusted_keys));
 	if (r < 0)
-		return add_err(why, r, "trusted keys");
+		return config_list_error(why, r, "trusted keys");
 	memcpy(cfg->trusted_keys[cfg->n_trusted_keys++], key, KEYS_PUB_LEN);
 	return 0;
 }
@@ -571,12 +587,12 @@ int config_merge(struct config *dst, const struct config *src, struct config_err
 	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
 		char **d = (char **)(void *)((char *)dst + strs[i].off);
 		char *const *s = (char *const *)(const void *)((const char *)src + strs[i].off);
-		if (copy_str(d, *s, strs[i].secret) < 0)
-			return fail(err, -ENOMEM, "out of memory");
+		if (config_copy_str(d, *s, strs[i].secret) < 0)
+			return config_fail(err, -ENOMEM, "out of memory");
 	}
 	for (int i = 0; i < CONFIG_HOOK_COUNT; i++)
-		if (copy_str(&dst->hooks[i], src->hooks[i], false) < 0)
-			return fail(err, -ENOMEM, "out of memory");
+		if (config_copy_str(&dst->hooks[i], src->hooks[i], false) < 0)
+			return config_fail(err, -ENOMEM, "out of memory");
 
 	if (f & CONFIG_HAS_DEVICE_TYPE)
 		dst->device_type = src->device_type;
@@ -618,18 +634,18 @@ int config_merge(struct config *dst, const struct config *src, struct config_err
 			   "advertise addresses", err);
 	if (r < 0)
 		return r;
-	r = grow((void **)&dst->claims, dst->n_claims, src->n_claims, sizeof(*dst->claims));
+	r = config_grow((void **)&dst->claims, dst->n_claims, src->n_claims, sizeof(*dst->claims));
 	if (r < 0)
-		return add_err(err, r, "claims");
+		return config_list_error(err, r, "claims");
 	if (src->n_claims) {
 		memcpy(dst->claims + dst->n_claims, src->claims,
 		       src->n_claims * sizeof(*src->claims));
 		dst->n_claims += src->n_claims;
 	}
-	r = grow((void **)&dst->trusted_keys, dst->n_trusted_keys, src->n_trusted_keys,
-		 sizeof(*dst->trusted_keys));
+	r = config_grow((void **)&dst->trusted_keys, dst->n_trusted_keys, src->n_trusted_keys,
+			sizeof(*dst->trusted_keys));
 	if (r < 0)
-		return add_err(err, r, "trusted keys");
+		return config_list_error(err, r, "trusted keys");
 	if (src->n_trusted_keys) {
 		memcpy(dst->trusted_keys + dst->n_trusted_keys, src->trusted_keys,
 		       src->n_trusted_keys * sizeof(*src->trusted_keys));
@@ -646,9 +662,9 @@ int config_validate(struct config *cfg, struct config_error *err)
 						CONFIG_ALGO_CHACHA20};
 
 	if (!cfg->device_name || !cfg->device_path || !cfg->listen || !cfg->statsd_prefix)
-		return fail(err, -ENOMEM, "out of memory");
+		return config_fail(err, -ENOMEM, "out of memory");
 	if (!cfg->password && !cfg->private_key)
-		return fail(
+		return config_fail(
 		    err, -ENOKEY,
 		    "no password or private key configured: set crypto.password or "
 		    "crypto.private-key in the config file, or use --password/--private-key "
@@ -660,8 +676,8 @@ int config_validate(struct config *cfg, struct config_error *err)
 
 		sodium_memzero(seed, sizeof(seed));
 		if (!ok)
-			return fail(err, -EKEYREJECTED,
-				    "the public key does not match the private key");
+			return config_fail(err, -EKEYREJECTED,
+					   "the public key does not match the private key");
 	}
 	if (!(cfg->flags & CONFIG_HAS_KEEPALIVE)) {
 		int64_t k = (int64_t)cfg->peer_timeout / 2 - 60;
@@ -717,7 +733,7 @@ static int PRINTF(3, 4) ld_fail(struct ld *ld, const yaml_node_t *n, const char 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return fail(ld->err, -EINVAL, "%s:%lu: %s", ld->name, line_of(n), msg);
+	return config_fail(ld->err, -EINVAL, "%s:%lu: %s", ld->name, line_of(n), msg);
 }
 
 static int ld_bad_value(struct ld *ld, const yaml_node_t *n, const char *path,
@@ -729,7 +745,7 @@ static int ld_bad_value(struct ld *ld, const yaml_node_t *n, const char *path,
 
 static int ld_oom(struct ld *ld)
 {
-	return fail(ld->err, -ENOMEM, "%s: out of memory", ld->name);
+	return config_fail(ld->err, -ENOMEM, "%s: out of memory", ld->name);
 }
 
 static const char *scalar(const yaml_node_t *n)
@@ -860,7 +876,7 @@ static int k_device_name(struct ld *ld, const yaml_node_t *v, const char *path)
 		return r;
 	if (config_check_device_name(s, &why) < 0)
 		return ld_bad_value(ld, v, path, &why, -EINVAL);
-	return copy_str(&ld->l->device_name, s, false) < 0 ? ld_oom(ld) : 0;
+	return config_copy_str(&ld->l->device_name, s, false) < 0 ? ld_oom(ld) : 0;
 }
 
 static int k_nonempty(struct ld *ld, const yaml_node_t *v, const char *path, char **dst)
@@ -872,7 +888,7 @@ static int k_nonempty(struct ld *ld, const yaml_node_t *v, const char *path, cha
 		return r;
 	if (!*s)
 		return ld_fail(ld, v, "'%s': must not be empty", path);
-	return copy_str(dst, s, false) < 0 ? ld_oom(ld) : 0;
+	return config_copy_str(dst, s, false) < 0 ? ld_oom(ld) : 0;
 }
 
 static int k_device_path(struct ld *ld, const yaml_node_t *v, const char *path)
@@ -919,7 +935,7 @@ static int k_listen(struct ld *ld, const yaml_node_t *v, const char *path)
 		return r;
 	if (config_parse_listen(s, ADDR_DEFAULT_PORT, &lis, &why) < 0)
 		return ld_bad_value(ld, v, path, &why, -EINVAL);
-	return copy_str(&ld->l->listen, s, false) < 0 ? ld_oom(ld) : 0;
+	return config_copy_str(&ld->l->listen, s, false) < 0 ? ld_oom(ld) : 0;
 }
 
 static int k_statsd_server(struct ld *ld, const yaml_node_t *v, const char *path)
@@ -932,7 +948,7 @@ static int k_statsd_server(struct ld *ld, const yaml_node_t *v, const char *path
 		return r;
 	if (config_check_hostport(s, true, &why) < 0)
 		return ld_bad_value(ld, v, path, &why, -EINVAL);
-	return copy_str(&ld->l->statsd_server, s, false) < 0 ? ld_oom(ld) : 0;
+	return config_copy_str(&ld->l->statsd_server, s, false) < 0 ? ld_oom(ld) : 0;
 }
 
 static int k_key(struct ld *ld, const yaml_node_t *v, const char *path, char **dst, bool secret)
@@ -950,7 +966,7 @@ static int k_key(struct ld *ld, const yaml_node_t *v, const char *path, char **d
 			       "'%s': invalid key (expected base62 text of 32 bytes, as "
 			       "printed by 'meshvpn genkey')",
 			       path);
-	return copy_str(dst, s, secret) < 0 ? ld_oom(ld) : 0;
+	return config_copy_str(dst, s, secret) < 0 ? ld_oom(ld) : 0;
 }
 
 static int k_private_key(struct ld *ld, const yaml_node_t *v, const char *path)
@@ -1156,10 +1172,10 @@ static void suggest(char *buf, size_t len, const char *key, const char *const *c
 static int unknown_key(struct ld *ld, const yaml_node_t *k, const char *key, const char *where,
 		       const char *const *cands, size_t n)
 {
-	char b[SHOW_LEN], hint[96];
+	char b[CONFIG_SHOW_LEN], hint[96];
 
 	suggest(hint, sizeof(hint), key, cands, n);
-	return ld_fail(ld, k, "unknown key '%s' in '%s'%s", show(b, key), where, hint);
+	return ld_fail(ld, k, "unknown key '%s' in '%s'%s", config_show(b, key), where, hint);
 }
 
 /* The key of a mapping pair as a string, or an error. */
@@ -1179,10 +1195,10 @@ static int map_key(struct ld *ld, const yaml_node_pair_t *p, const yaml_node_t *
 static int dup_key(struct ld *ld, const yaml_node_t *k, const char *key, const char *where,
 		   unsigned long first)
 {
-	char b[SHOW_LEN];
+	char b[CONFIG_SHOW_LEN];
 
-	return ld_fail(ld, k, "duplicate key '%s' in '%s' (first given on line %lu)", show(b, key),
-		       where, first);
+	return ld_fail(ld, k, "duplicate key '%s' in '%s' (first given on line %lu)",
+		       config_show(b, key), where, first);
 }
 
 static int walk_map(struct ld *ld, const yaml_node_t *map, const struct ktable *t);
@@ -1199,7 +1215,7 @@ static int apply_key(struct ld *ld, const struct kspec *ks, const yaml_node_t *v
 		r = get_str(ld, v, path, &s);
 		if (r < 0)
 			return r;
-		if (copy_str((char **)(void *)(base + ks->off), s, ks->kind == K_SECRET) < 0)
+		if (config_copy_str((char **)(void *)(base + ks->off), s, ks->kind == K_SECRET) < 0)
 			return ld_oom(ld);
 		return 0;
 	case K_U32:
@@ -1268,7 +1284,7 @@ static int k_hooks(struct ld *ld, const yaml_node_t *v, const char *path)
 	     p++) {
 		const yaml_node_t *kn, *vn;
 		const char *key, *s;
-		char sub[64], b[SHOW_LEN], hint[96];
+		char sub[64], b[CONFIG_SHOW_LEN], hint[96];
 		int ev, r = map_key(ld, p, v, &kn, &vn, &key);
 
 		if (r < 0)
@@ -1281,7 +1297,7 @@ static int k_hooks(struct ld *ld, const yaml_node_t *v, const char *path)
 			    "unknown hook event '%s' in 'hooks'%s (events: device_setup, "
 			    "device_configured, vpn_started, peer_connecting, "
 			    "peer_connected, peer_disconnected, vpn_shutdown)",
-			    show(b, key), hint);
+			    config_show(b, key), hint);
 		}
 		if (first[ev])
 			return dup_key(ld, kn, key, "hooks", first[ev]);
@@ -1292,7 +1308,7 @@ static int k_hooks(struct ld *ld, const yaml_node_t *v, const char *path)
 		r = get_str(ld, vn, sub, &s);
 		if (r < 0)
 			return r;
-		if (copy_str(&ld->l->hooks[ev], s, false) < 0)
+		if (config_copy_str(&ld->l->hooks[ev], s, false) < 0)
 			return ld_oom(ld);
 	}
 	return 0;
@@ -1353,20 +1369,20 @@ static int check_v1(struct ld *ld, const yaml_node_t *root)
 static int syntax_error(const yaml_parser_t *p, const char *name, struct config_error *err)
 {
 	if (p->error == YAML_MEMORY_ERROR)
-		return fail(err, -ENOMEM, "%s: out of memory", name);
+		return config_fail(err, -ENOMEM, "%s: out of memory", name);
 	if (p->error == YAML_READER_ERROR)
-		return fail(err, -EINVAL, "%s: invalid YAML input: %s (at byte %zu)", name,
-			    p->problem ? p->problem : "unknown error", p->problem_offset);
+		return config_fail(err, -EINVAL, "%s: invalid YAML input: %s (at byte %zu)", name,
+				   p->problem ? p->problem : "unknown error", p->problem_offset);
 	if (p->context)
-		return fail(err, -EINVAL, "%s:%lu:%lu: YAML syntax error: %s %s (line %lu)", name,
-			    (unsigned long)p->problem_mark.line + 1,
-			    (unsigned long)p->problem_mark.column + 1,
-			    p->problem ? p->problem : "unknown error", p->context,
-			    (unsigned long)p->context_mark.line + 1);
-	return fail(err, -EINVAL, "%s:%lu:%lu: YAML syntax error: %s", name,
-		    (unsigned long)p->problem_mark.line + 1,
-		    (unsigned long)p->problem_mark.column + 1,
-		    p->problem ? p->problem : "unknown error");
+		return config_fail(err, -EINVAL, "%s:%lu:%lu: YAML syntax error: %s %s (line %lu)",
+				   name, (unsigned long)p->problem_mark.line + 1,
+				   (unsigned long)p->problem_mark.column + 1,
+				   p->problem ? p->problem : "unknown error", p->context,
+				   (unsigned long)p->context_mark.line + 1);
+	return config_fail(err, -EINVAL, "%s:%lu:%lu: YAML syntax error: %s", name,
+			   (unsigned long)p->problem_mark.line + 1,
+			   (unsigned long)p->problem_mark.column + 1,
+			   p->problem ? p->problem : "unknown error");
 }
 
 int config_load_buffer(struct config *cfg, const void *data, size_t len, const char *name,
@@ -1382,7 +1398,7 @@ int config_load_buffer(struct config *cfg, const void *data, size_t len, const c
 
 	config_layer_init(&layer);
 	if (!yaml_parser_initialize(&parser))
-		return fail(err, -ENOMEM, "%s: out of memory", name);
+		return config_fail(err, -ENOMEM, "%s: out of memory", name);
 	yaml_parser_set_input_string(&parser, data, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		r = syntax_error(&parser, name, err);
@@ -1396,8 +1412,8 @@ int config_load_buffer(struct config *cfg, const void *data, size_t len, const c
 	}
 	have_extra = true;
 	if (yaml_document_get_root_node(&extra)) {
-		r = fail(err, -EINVAL, "%s:%lu: only one YAML document is allowed", name,
-			 (unsigned long)extra.start_mark.line + 1);
+		r = config_fail(err, -EINVAL, "%s:%lu: only one YAML document is allowed", name,
+				(unsigned long)extra.start_mark.line + 1);
 		goto out;
 	}
 	root = yaml_document_get_root_node(&doc);
@@ -1418,7 +1434,7 @@ int config_load_buffer(struct config *cfg, const void *data, size_t len, const c
 		if (r < 0) {
 			char msg[sizeof(err->msg)];
 			memcpy(msg, err->msg, sizeof(msg));
-			fail(err, r, "%s: %s", name, msg);
+			config_fail(err, r, "%s: %s", name, msg);
 		}
 	}
 out:
@@ -1440,7 +1456,7 @@ int config_load_file(struct config *cfg, const char *path, struct config_error *
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
-		return fail(err, r, "%s: cannot open config file: %s", path, strerror(-r));
+		return config_fail(err, r, "%s: cannot open config file: %s", path, strerror(-r));
 	}
 	for (;;) {
 		ssize_t n;
@@ -1449,14 +1465,14 @@ int config_load_file(struct config *cfg, const char *path, struct config_error *
 			size_t ncap = cap ? cap * 2 : 8192;
 			char *nb;
 			if (cap > CONFIG_FILE_MAX) {
-				r = fail(err, -EFBIG,
-					 "%s: config file too large (more than %d bytes)", path,
-					 CONFIG_FILE_MAX);
+				r = config_fail(err, -EFBIG,
+						"%s: config file too large (more than %d bytes)",
+						path, CONFIG_FILE_MAX);
 				goto out;
 			}
 			nb = malloc(ncap);
 			if (!nb) {
-				r = fail(err, -ENOMEM, "%s: out of memory", path);
+				r = config_fail(err, -ENOMEM, "%s: out of memory", path);
 				goto out;
 			}
 			/* grow by copying so that no unwiped copy of the secrets stays behind */
@@ -1473,7 +1489,7 @@ int config_load_file(struct config *cfg, const char *path, struct config_error *
 			continue;
 		if (n < 0) {
 			r = -errno;
-			fail(err, r, "%s: cannot read config file: %s", path, strerror(-r));
+			config_fail(err, r, "%s: cannot read config file: %s", path, strerror(-r));
 			goto out;
 		}
 		if (n == 0)
@@ -1481,8 +1497,8 @@ int config_load_file(struct config *cfg, const char *path, struct config_error *
 		len += (size_t)n;
 	}
 	if (len > CONFIG_FILE_MAX) {
-		r = fail(err, -EFBIG, "%s: config file too large (more than %d bytes)", path,
-			 CONFIG_FILE_MAX);
+		r = config_fail(err, -EFBIG, "%s: config file too large (more than %d bytes)", path,
+				CONFIG_FILE_MAX);
 		goto out;
 	}
 	r = config_load_buffer(cfg, buf ? buf : "", len, path, err);

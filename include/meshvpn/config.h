@@ -37,6 +37,7 @@ struct config_error {
 enum config_device_type {
 	CONFIG_DEVICE_TUN = 0,
 	CONFIG_DEVICE_TAP,
+	CONFIG_DEVICE_TYPE_COUNT,
 };
 
 enum config_mode {
@@ -44,6 +45,7 @@ enum config_mode {
 	CONFIG_MODE_FLOOD, /* "hub" in the file and on the command line (VpnCloud): flood to all */
 	CONFIG_MODE_SWITCH,
 	CONFIG_MODE_ROUTER,
+	CONFIG_MODE_COUNT,
 };
 
 /* Values are the wire ids of the handshake's algorithm list. */

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* options.c - the table of settings and the generic parsing of a value into struct config. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "meshvpn/options.h"
+
+#include "config_int.h"
+
+/* Enum fields are stored through an unsigned pointer. */
+_Static_assert(sizeof(enum config_device_type) == sizeof(unsigned), "enum size");
+_Static_assert(sizeof(enum config_mode) == sizeof(unsigned), "enum size");
+_Static_assert(sizeof(enum log_level) == sizeof(unsigned), "enum size");
+
+/* ---- value checkers and parsers named by the table ---- */
+
+static int check_key(const char *s, struct config_error *why)
+{
+	uint8_t key[KEYS_PUB_LEN];
+	int r = keys_decode(key, s);
+
+	sodium_memzero(key, sizeof(key));
+	if (r < 0)
+		return config_fail(why, -EINVAL,
+				   "invalid key (expected base62 text of 32 bytes, as printed by "
+				   "'meshvpn genkey')");
+	return 0;
+}
+
+static int check_listen(const char *s, struct config_error *why)
+{
+	struct config_listen lis;
+
+	return config_parse_listen(s, ADDR_DEFAULT_PORT, &lis, why);
+}
+
+static int check_hostport(const char *s, struct config_error *why)
+{
+	return config_check_hostport(s, false, why);
+}
+
+static int check_statsd_server(const char *s, struct config_error *why)
+{
+	return config_check_hostport(s, true, why);
+}
+
+static int parse_trusted_key(const char *s, void *out, bool cli, struct config_error *why)
+{
+	char b[CONFIG_SHOW_LEN];
+
+	(void)cli;
+	if (keys_decode(out, s) < 0)
+		return config_fail(why, -EINVAL,
+				   "invalid key '%s' (expected base62 text of 32 bytes)",
+				   config_show(b, s));
+	return 0;
+}
+
+static int parse_claim(const char *s, void *out, bool cli, struct config_error *why)
+{
+	(void)cli;
+	return config_parse_claim(s, out, why);
+}
+
+static int parse_algorithm(const char *s, void *out, bool cli, struct config_error *why)
+{
+	enum config_algo a;
+	int r = config_parse_algorithm(s, cli, &a, why);
+
+	if (r == 0)
+		*(uint8_t *)out = (uint8_t)a;
+	return r;
+}
+
+static int set_ip(struct config *l, const char *s, struct config_error *why)
+{
+	return config_parse_ip(s, l->ip, &l->ip_prefix, why);
+}
+
+/* --hook SCRIPT or --hook EVENT:SCRIPT (split only when the prefix is a known event). */
+static int cli_hook(struct config *l, const char *s, struct config_error *why)
+{
+	const char *colon = strchr(s, ':');
+	int ev = colon ? config_hook_event_parse(s, (size_t)(colon - s)) : -EINVAL;
+	int r = ev >= 0 ? config_copy_str(&l->hooks[ev], colon + 1, false)
+			: config_copy_str(&l->hook, s, false);
+
+	return r < 0 ? config_fail(why, r, "out of memory") : 0;
+}
+
+/* ---- the table ---- */
+
+#define FIELD(f) .off = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
+#define VEC(f, n, type)                                                                            \
+	.off = offsetof(struct config, f), .count_off = offsetof(struct config, n),                \
+	.size = sizeof(type)
+#define ENUM(names) .values = names, .n_values = ARRAY_SIZE(names)
+
+/* clang-format off */
+const struct opt opt_table[] = {
+    /* Configuration */
+    {.names = {"config"}, .kind = OPT_ACTION, .action = OPT_ACT_CONFIG},
+
+    /* Device */
+    {.names = {"type"}, .short_name = 't', .kind = OPT_ENUM, FIELD(device_type),
+     .has = CONFIG_HAS_DEVICE_TYPE, ENUM(config_device_type_names), .what = "device type"},
+    {.names = {"device"}, .short_name = 'd', .kind = OPT_STR, FIELD(device_name),
+     .check = config_check_device_name},
+    {.names = {"device-path"}, .kind = OPT_STR, FIELD(device_path)},
+    {.names = {"fix-rp-filter"}, .kind = OPT_BOOL, .flags = OPT_SWITCH, .sw = true,
+     FIELD(fix_rp_filter), .has = CONFIG_HAS_FIX_RP_FILTER},
+    {.names = {"ip"}, .kind = OPT_CUSTOM, FIELD(ip), .has = CONFIG_HAS_IP, .set = set_ip},
+    {.names = {"ifup"}, .kind = OPT_STR, FIELD(ifup)},
+    {.names = {"ifdown"}, .kind = OPT_STR, FIELD(ifdown)},
+
+    /* Crypto */
+    {.names = {"password"}, .short_name = 'p', .kind = OPT_SECRET, FIELD(password)},
+    {.names = {"private-key", "key"}, .kind = OPT_SECRET, FIELD(private_key),
+     .check = check_key},
+    {.names = {"public-key"}, .kind = OPT_STR, FIELD(public_key), .check = check_key},
+    {.names = {"trusted-key", "trust"}, .kind = OPT_VEC, .flags = OPT_COMMAS,
+     VEC(trusted_keys, n_trusted_keys, uint8_t[KEYS_PUB_LEN]), .what = "trusted keys",
+     .parse = parse_trusted_key},
+    {.names = {"algorithm", "algo"}, .kind = OPT_SET, .flags = OPT_COMMAS,
+     VEC(algorithms, n_algorithms, uint8_t), .cap = CONFIG_ALGO_COUNT, .what = "algorithms",
+     .parse = parse_algorithm},
+
+    /* Network */
+    {.names = {"listen"}, .short_name = 'l', .kind = OPT_STR, FIELD(listen),
+     .check = check_listen},
+    {.names = {"peer", "connect"}, .short_name = 'c', .kind = OPT_STRLIST, FIELD(peers),
+     .what = "peers", .check = check_hostport},
+    {.names = {"advertise_addresses", "advertise-addresses"}, .kind = OPT_STRLIST,
+     .flags = OPT_COMMAS, FIELD(advertise_addresses), .what = "advertise addresses",
+     .check = check_hostport},
+    {.names = {"no-port-forwarding"}, .kind = OPT_BOOL, .flags = OPT_SWITCH, .sw = false,
+     FIELD(port_forwarding), .has = CONFIG_HAS_PORT_FORWARDING},
+    {.names = {"peer-timeout"}, .kind = OPT_U32, FIELD(peer_timeout),
+     .has = CONFIG_HAS_PEER_TIMEOUT},
+    {.names = {"keepalive"}, .kind = OPT_U32, FIELD(keepalive), .has = CONFIG_HAS_KEEPALIVE},
+
+    /* Forwarding */
+    {.names = {"mode"}, .short_name = 'm', .kind = OPT_ENUM, FIELD(mode),
+     .has = CONFIG_HAS_MODE, ENUM(config_mode_names), .what = "mode"},
+    {.names = {"claim"}, .kind = OPT_VEC, .flags = OPT_COMMAS,
+     VEC(claims, n_claims, struct range), .what = "claims", .parse = parse_claim},
+    {.names = {"no-auto-claim"}, .kind = OPT_BOOL, .flags = OPT_SWITCH, .sw = false,
+     FIELD(auto_claim), .has = CONFIG_HAS_AUTO_CLAIM},
+    {.names = {"switch-timeout"}, .kind = OPT_U32, FIELD(switch_timeout),
+     .has = CONFIG_HAS_SWITCH_TIMEOUT},
+
+    /* Beacons */
+    {.names = {"beacon-store"}, .kind = OPT_STR, FIELD(beacon_store)},
+    {.names = {"beacon-load"}, .kind = OPT_STR, FIELD(beacon_load)},
+    {.names = {"beacon-interval"}, .kind = OPT_U32, FIELD(beacon_interval),
+     .has = CONFIG_HAS_BEACON_INTERVAL},
+    {.names = {"beacon-password"}, .kind = OPT_SECRET, FIELD(beacon_password)},
+
+    /* Process */
+    {.names = {"daemon"}, .kind = OPT_BOOL, .flags = OPT_SWITCH, .sw = true, FIELD(daemon),
+     .has = CONFIG_HAS_DAEMON},
+    {.names = {"pid-file"}, .kind = OPT_STR, FIELD(pid_file)},
+    {.names = {"user"}, .kind = OPT_STR, FIELD(user)},
+    {.names = {"group"}, .kind = OPT_STR, FIELD(group)},
+    {.names = {"log-file"}, .kind = OPT_STR, FIELD(log_file)},
+    {.names = {"stats-file"}, .kind = OPT_STR, FIELD(stats_file)},
+    {.names = {"statsd-server"}, .kind = OPT_STR, FIELD(statsd_server),
+     .check = check_statsd_server},
+    {.names = {"statsd-prefix"}, .kind = OPT_STR, FIELD(statsd_prefix)},
+    {.names = {"hook"}, .kind = OPT_STR, FIELD(hook), .cli_set = cli_hook},
+    {.names = {"verbose"}, .short_name = 'v', .kind = OPT_ENUM, .flags = OPT_SWITCH,
+     .sw = LOG_DEBUG, FIELD(log_level), .has = CONFIG_HAS_LOG_LEVEL},
+    {.names = {"quiet"}, .short_name = 'q', .kind = OPT_ENUM, .flags = OPT_SWITCH,
+     .sw = LOG_ERROR, FIELD(log_level), .has = CONFIG_HAS_LOG_LEVEL},
+    {.names = {"help"}, .short_name = 'h', .kind = OPT_ACTION, .flags = OPT_SWITCH,
+     .action = OPT_ACT_HELP},
+    {.names = {"version"}, .kind = OPT_ACTION, .flags = OPT_SWITCH,
+     .action = OPT_ACT_VERSION},
+};
+/* clang-format on */
+const size_t opt_count = ARRAY_SIZE(opt_table);
+
+/* ---- generic parsing ---- */
+
+static void *field(const struct opt *o, struct config *l)
+{
+	return (char *)l + o->off;
+}
+
+bool opt_is_list(const struct opt *o)
+{
+	return o->kind == OPT_STRLIST || o->kind == OPT_VEC || o->kind == OPT_SET;
+}
+
+static int parse_bool(const char *s, bool *out, struct config_error *why)
+{
+	static const char *const yes[] = {"true", "True", "TRUE"};
+	static const char *const no[] = {"false", "False", "FALSE"};
+	char b[CONFIG_SHOW_LEN];
+
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (strcmp(s, yes[i]) == 0 || strcmp(s, no[i]) == 0) {
+			*out = strcmp(s, yes[i]) == 0;
+			return 0;
+		}
+	}
+	return config_fail(why, -EINVAL, "expected true or false, found '%s'", config_show(b, s));
+}
+
+/* "invalid mode 'x' (expected normal, hub, switch or router)" */
+static int parse_enum(const struct opt *o, const char *s, unsigned *out, struct config_error *why)
+{
+	char b[CONFIG_SHOW_LEN], list[256];
+	size_t len = 0;
+
+	for (size_t i = 0; i < o->n_values; i++) {
+		if (strcmp(s, o->values[i]) == 0) {
+			*out = (unsigned)i;
+			return 0;
+		}
+	}
+	list[0] = '\0';
+	for (size_t i = 0; i < o->n_values && len < sizeof(list); i++) {
+		const char *sep = i == 0 ? "" : i + 1 == o->n_values ? " or " : ", ";
+		int n = snprintf(list + len, sizeof(list) - len, "%s%s", sep, o->values[i]);
+
+		len += n > 0 ? (size_t)n : 0;
+	}
+	return config_fail(why, -EINVAL, "invalid %s '%s' (expected %s)", o->what,
+			   config_show(b, s), list);
+}
+
+int opt_set(const struct opt *o, struct config *l, const char *s, struct config_error *why)
+{
+	int r = o->check ? o->check(s, why) : 0;
+
+	if (r < 0)
+		return r;
+	switch (o->kind) {
+	case OPT_STR:
+	case OPT_SECRET:
+		if (config_copy_str(field(o, l), s, o->kind == OPT_SECRET) < 0)
+			return config_fail(why, -ENOMEM, "out of memory");
+		return 0;
+	case OPT_U32:
+		r = config_parse_u32(s, field(o, l), why);
+		break;
+	case OPT_BOOL:
+		r = parse_bool(s, field(o, l), why);
+		break;
+	case OPT_ENUM:
+		r = parse_enum(o, s, field(o, l), why);
+		break;
+	case OPT_CUSTOM:
+		r = o->set(l, s, why);
+		break;
+	default:
+		return config_fail(why, -EINVAL, "internal error: '%s' is not a single value",
+				   o->names[0] ? o->names[0] : "?");
+	}
+	if (r == 0)
+		l->flags |= o->has;
+	return r;
+}
+
+int opt_add(const struct opt *o, struct config *l, const char *s, bool cli,
+	    struct config_error *why)
+{
+	union {
+		uint8_t b[64];
+		struct range range;
+	} elem;
+	size_t *n = (size_t *)(void *)((char *)l + o->count_off);
+	char *v;
+	int r;
+
+	if (o->kind == OPT_STRLIST) {
+		r = o->check ? o->check(s, why) : 0;
+		if (r == 0 && (r = config_strlist_push(field(o, l), s)) < 0)
+			return config_list_error(why, r, o->what);
+		return r;
+	}
+	if ((o->kind != OPT_VEC && o->kind != OPT_SET) || o->size > sizeof(elem))
+		return config_fail(why, -EINVAL, "internal error: '%s' is not a list",
+				   o->names[0] ? o->names[0] : "?");
+	r = o->parse(s, elem.b, cli, why);
+	if (r < 0)
+		return r;
+	if (o->kind == OPT_VEC) {
+		r = config_grow(field(o, l), *n, 1, o->size);
+		if (r < 0)
+			return config_list_error(why, r, o->what);
+		v = *(char **)field(o, l);
+	} else {
+		v = field(o, l);
+		for (size_t i = 0; i < *n; i++)
+			if (memcmp(v + i * o->size, elem.b, o->size) == 0)
+				return 0; /* listed once */
+		if (*n >= o->cap)
+			return config_list_error(why, -E2BIG, o->what);
+	}
+	memcpy(v + *n * o->size, elem.b, o->size);
+	(*n)++;
+	return 0;
+}
+
+void opt_set_switch(const struct opt *o, struct config *l)
+{
+	if (o->kind == OPT_BOOL)
+		*(bool *)field(o, l) = o->sw != 0;
+	else if (o->kind == OPT_ENUM)
+		*(unsigned *)field(o, l) = o->sw;
+	l->flags |= o->has;
+}
+
+unsigned opt_get_uint(const struct opt *o, const struct config *l)
+{
+	const void *p = (const char *)l + o->off;
+
+	if (o->kind == OPT_BOOL)
+		return *(const bool *)p;
+	if (o->kind == OPT_ENUM)
+		return *(const unsigned *)p;
+	return 0;
+}
