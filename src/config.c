@@ -15,6 +15,7 @@
 #include <yaml.h>
 
 #include "meshvpn/config.h"
+#include "meshvpn/options.h"
 
 #include "config_int.h"
 
@@ -119,35 +120,6 @@ const char *config_show(char buf[static CONFIG_SHOW_LEN], const char *s)
 }
 
 /* ---- value parsers ---- */
-
-int config_parse_device_type(const char *s, enum config_device_type *out, struct config_error *why)
-{
-	char b[CONFIG_SHOW_LEN];
-
-	if (strcmp(s, "tun") == 0)
-		*out = CONFIG_DEVICE_TUN;
-	else if (strcmp(s, "tap") == 0)
-		*out = CONFIG_DEVICE_TAP;
-	else
-		return config_fail(why, -EINVAL, "invalid device type '%s' (expected tun or tap)",
-				   config_show(b, s));
-	return 0;
-}
-
-int config_parse_mode(const char *s, enum config_mode *out, struct config_error *why)
-{
-	char b[CONFIG_SHOW_LEN];
-
-	for (size_t i = 0; i < ARRAY_SIZE(config_mode_names); i++) {
-		if (strcmp(s, config_mode_names[i]) == 0) {
-			*out = (enum config_mode)i;
-			return 0;
-		}
-	}
-	return config_fail(why, -EINVAL,
-			   "invalid mode '%s' (expected normal, hub, switch or router)",
-			   config_show(b, s));
-}
 
 int config_parse_algorithm(const char *s, bool cli_only, enum config_algo *out,
 			   struct config_error *why)
@@ -699,27 +671,6 @@ struct ld {
 	struct config_error *err;
 };
 
-struct ktable;
-typedef int (*key_fn)(struct ld *ld, const yaml_node_t *v, const char *path);
-
-enum kkind { K_STR, K_SECRET, K_U32, K_BOOL, K_MAP, K_FN };
-
-struct kspec {
-	const char *name;
-	enum kkind kind;
-	size_t off;   /* K_STR/K_SECRET: char *; K_U32: uint32_t; K_BOOL: bool */
-	uint32_t has; /* K_U32/K_BOOL presence bit */
-	key_fn fn;
-	const struct ktable *sub;
-};
-
-struct ktable {
-	const char *name;   /* for "unknown key .. in 'device'" */
-	const char *prefix; /* key path prefix: "device." */
-	const struct kspec *keys;
-	size_t n;
-};
-
 static unsigned long line_of(const yaml_node_t *n)
 {
 	return (unsigned long)n->start_mark.line + 1;
@@ -790,330 +741,130 @@ static int get_str(struct ld *ld, const yaml_node_t *n, const char *path, const 
 	return 0;
 }
 
-static int get_u32(struct ld *ld, const yaml_node_t *n, const char *path, uint32_t *out)
-{
-	struct config_error why;
-	const char *s;
-
-	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return ld_fail(ld, n, "'%s': expected an integer (seconds), found %s", path,
-			       n->type == YAML_SCALAR_NODE ? "a quoted string" : kind_of(n));
-	s = scalar(n);
-	if (config_parse_u32(s, out, &why) < 0)
-		return ld_bad_value(ld, n, path, &why, -EINVAL);
-	return 0;
-}
-
-static int get_bool(struct ld *ld, const yaml_node_t *n, const char *path, bool *out)
-{
-	static const char *const yes[] = {"true", "True", "TRUE"};
-	static const char *const no[] = {"false", "False", "FALSE"};
-
-	if (n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
-		for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
-			if (strcmp(scalar(n), yes[i]) == 0) {
-				*out = true;
-				return 0;
-			}
-			if (strcmp(scalar(n), no[i]) == 0) {
-				*out = false;
-				return 0;
-			}
-		}
-	}
-	return ld_fail(ld, n, "'%s': expected true or false, found %s", path,
-		       n->type == YAML_SCALAR_NODE && !is_null(n) ? "another value" : kind_of(n));
-}
-
-/* Calls fn for every element of a list of strings. */
-typedef int (*item_fn)(struct ld *ld, const yaml_node_t *item, const char *s, const char *path);
-
-static int for_each_str(struct ld *ld, const yaml_node_t *v, const char *path, item_fn fn)
+/*
+ * Calls opt_add for every element of a list of strings; an error names the element's line.
+ */
+static int for_each_str(struct ld *ld, const yaml_node_t *v, const struct opt *o)
 {
 	if (v->type != YAML_SEQUENCE_NODE)
-		return ld_fail(ld, v, "'%s': expected a list, found %s", path, kind_of(v));
+		return ld_fail(ld, v, "'%s': expected a list, found %s", o->key, kind_of(v));
 	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
 	     it++) {
 		const yaml_node_t *item = yaml_document_get_node(ld->doc, *it);
+		struct config_error why;
 		const char *s;
 		int r;
 
 		if (!item)
-			return ld_fail(ld, v, "'%s': broken YAML document", path);
-		r = get_str(ld, item, path, &s);
+			return ld_fail(ld, v, "'%s': broken YAML document", o->key);
+		r = get_str(ld, item, o->key, &s);
 		if (r < 0)
 			return r;
-		r = fn(ld, item, s, path);
+		r = opt_add(o, ld->l, s, false, &why);
 		if (r < 0)
-			return r;
+			return ld_bad_value(ld, item, o->key, &why, r);
 	}
 	return 0;
 }
 
-/* -- per-key handlers -- */
-
-static int k_device_type(struct ld *ld, const yaml_node_t *v, const char *path)
+static bool is_plain(const yaml_node_t *n)
 {
-	struct config_error why;
-	const char *s;
-	int r = get_str(ld, v, path, &s);
-
-	if (r < 0)
-		return r;
-	if (config_parse_device_type(s, &ld->l->device_type, &why) < 0)
-		return ld_bad_value(ld, v, path, &why, -EINVAL);
-	ld->l->flags |= CONFIG_HAS_DEVICE_TYPE;
-	return 0;
+	return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 }
-
-static int k_device_name(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	struct config_error why;
-	const char *s;
-	int r = get_str(ld, v, path, &s);
-
-	if (r < 0)
-		return r;
-	if (config_check_device_name(s, &why) < 0)
-		return ld_bad_value(ld, v, path, &why, -EINVAL);
-	return config_copy_str(&ld->l->device_name, s, false) < 0 ? ld_oom(ld) : 0;
-}
-
-static int k_nonempty(struct ld *ld, const yaml_node_t *v, const char *path, char **dst)
-{
-	const char *s;
-	int r = get_str(ld, v, path, &s);
-
-	if (r < 0)
-		return r;
-	if (!*s)
-		return ld_fail(ld, v, "'%s': must not be empty", path);
-	return config_copy_str(dst, s, false) < 0 ? ld_oom(ld) : 0;
-}
-
-static int k_device_path(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	return k_nonempty(ld, v, path, &ld->l->device_path);
-}
-
-static int k_ip(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	struct config_error why;
-	const char *s;
-	int r = get_str(ld, v, path, &s);
-
-	if (r < 0)
-		return r;
-	if (config_parse_ip(s, ld->l->ip, &ld->l->ip_prefix, &why) < 0)
-		return ld_bad_value(ld, v, path, &why, -EINVAL);
-	ld->l->flags |= CONFIG_HAS_IP;
-	return 0;
-}
-
-static int k_mode(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	struct config_error why;
-	const char *s;
-	int r = get_str(ld, v, path, &s);
-
-	if (r < 0)
-		return r;
-	if (config_parse_mode(s, &ld->l->mode, &why) < 0)
-		return ld_bad_value(ld, v, path, &why, -EINVAL);
-	ld->l->flags |= CONFIG_HAS_MODE;
-	return 0;
-}
-
-static int k_listen(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	struct config_error why;
-	struct config_listen lis;
-	const char *s;
-	int r = get_str(ld, v, path, &s);
-
-	if (r < 0)
-		return r;
-	if (config_parse_listen(s, ADDR_DEFAULT_PORT, &lis, &why) < 0)
-		return ld_bad_value(ld, v, path, &why, -EINVAL);
-	return config_copy_str(&ld->l->listen, s, false) < 0 ? ld_oom(ld) : 0;
-}
-
-static int k_statsd_server(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	struct config_error why;
-	const char *s;
-	int r = get_str(ld, v, path, &s);
-
-	if (r < 0)
-		return r;
-	if (config_check_hostport(s, true, &why) < 0)
-		return ld_bad_value(ld, v, path, &why, -EINVAL);
-	return config_copy_str(&ld->l->statsd_server, s, false) < 0 ? ld_oom(ld) : 0;
-}
-
-static int k_key(struct ld *ld, const yaml_node_t *v, const char *path, char **dst, bool secret)
-{
-	uint8_t key[KEYS_PUB_LEN];
-	const char *s;
-	int r = get_str(ld, v, path, &s);
-
-	if (r < 0)
-		return r;
-	r = keys_decode(key, s);
-	sodium_memzero(key, sizeof(key));
-	if (r < 0)
-		return ld_fail(ld, v,
-			       "'%s': invalid key (expected base62 text of 32 bytes, as "
-			       "printed by 'meshvpn genkey')",
-			       path);
-	return config_copy_str(dst, s, secret) < 0 ? ld_oom(ld) : 0;
-}
-
-static int k_private_key(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	return k_key(ld, v, path, &ld->l->private_key, true);
-}
-
-static int k_public_key(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	return k_key(ld, v, path, &ld->l->public_key, false);
-}
-
-static int item_trusted(struct ld *ld, const yaml_node_t *item, const char *s, const char *path)
-{
-	struct config_error why;
-	int r = config_add_trusted_key(ld->l, s, &why);
-
-	return r < 0 ? ld_bad_value(ld, item, path, &why, r) : 0;
-}
-
-static int k_trusted_keys(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	return for_each_str(ld, v, path, item_trusted);
-}
-
-static int item_algo(struct ld *ld, const yaml_node_t *item, const char *s, const char *path)
-{
-	struct config_error why;
-	int r = config_add_algorithm(ld->l, s, false, &why);
-
-	return r < 0 ? ld_bad_value(ld, item, path, &why, r) : 0;
-}
-
-static int k_algorithms(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	return for_each_str(ld, v, path, item_algo);
-}
-
-static int item_claim(struct ld *ld, const yaml_node_t *item, const char *s, const char *path)
-{
-	struct config_error why;
-	int r = config_add_claim(ld->l, s, &why);
-
-	return r < 0 ? ld_bad_value(ld, item, path, &why, r) : 0;
-}
-
-static int k_claims(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	return for_each_str(ld, v, path, item_claim);
-}
-
-static int item_peer(struct ld *ld, const yaml_node_t *item, const char *s, const char *path)
-{
-	struct config_error why;
-	int r = config_add_peer(ld->l, s, &why);
-
-	return r < 0 ? ld_bad_value(ld, item, path, &why, r) : 0;
-}
-
-static int item_adv(struct ld *ld, const yaml_node_t *item, const char *s, const char *path)
-{
-	struct config_error why;
-	int r = config_add_advertise_address(ld->l, s, &why);
-
-	return r < 0 ? ld_bad_value(ld, item, path, &why, r) : 0;
-}
-
-static int k_peers(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	return for_each_str(ld, v, path, item_peer);
-}
-
-static int k_advertise(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	return for_each_str(ld, v, path, item_adv);
-}
-
-/* -- key tables and the map walker -- */
 
 static int k_hooks(struct ld *ld, const yaml_node_t *v, const char *path);
 
-/* clang-format off */
-#define KS(n, f) {n, K_STR, offsetof(struct config, f), 0, NULL, NULL}
-#define KX(n, f) {n, K_SECRET, offsetof(struct config, f), 0, NULL, NULL}
-#define KU(n, f, h) {n, K_U32, offsetof(struct config, f), h, NULL, NULL}
-#define KB(n, f, h) {n, K_BOOL, offsetof(struct config, f), h, NULL, NULL}
-#define KF(n, fn) {n, K_FN, 0, 0, fn, NULL}
-#define KM(n, t) {n, K_MAP, 0, 0, NULL, &t}
-/* clang-format on */
-#define TABLE(var, nm, pre, arr) static const struct ktable var = {nm, pre, arr, ARRAY_SIZE(arr)}
+/* Stores the value v of the setting o in the layer, as its kind requires. */
+static int apply_key(struct ld *ld, const struct opt *o, const yaml_node_t *v)
+{
+	struct config_error why;
+	const char *s;
+	int r;
 
-static const struct kspec device_keys[] = {
-    KF("type", k_device_type),
-    KF("name", k_device_name),
-    KF("path", k_device_path),
-    KB("fix-rp-filter", fix_rp_filter, CONFIG_HAS_FIX_RP_FILTER),
-};
-TABLE(device_table, "device", "device.", device_keys);
+	switch (o->kind) {
+	case OPT_STR:
+	case OPT_SECRET:
+	case OPT_ENUM:
+	case OPT_CUSTOM:
+		r = get_str(ld, v, o->key, &s);
+		if (r < 0)
+			return r;
+		break;
+	case OPT_U32:
+		/* durations are numbers: a quoted '300' is a mistake worth pointing out */
+		if (!is_plain(v))
+			return ld_fail(
+			    ld, v, "'%s': expected an integer (seconds), found %s", o->key,
+			    v->type == YAML_SCALAR_NODE ? "a quoted string" : kind_of(v));
+		s = scalar(v);
+		break;
+	case OPT_BOOL:
+		if (is_plain(v) && opt_set(o, ld->l, scalar(v), &why) == 0)
+			return 0;
+		return ld_fail(ld, v, "'%s': expected true or false, found %s", o->key,
+			       v->type == YAML_SCALAR_NODE && !is_null(v) ? "another value"
+									  : kind_of(v));
+	case OPT_STRLIST:
+	case OPT_VEC:
+	case OPT_SET:
+		return for_each_str(ld, v, o);
+	case OPT_HOOKS:
+		return k_hooks(ld, v, o->key);
+	default:
+		return ld_fail(ld, v, "'%s': internal error: no file form", o->key);
+	}
+	r = opt_set(o, ld->l, s, &why);
+	if (r == -ENOMEM)
+		return ld_oom(ld);
+	return r < 0 ? ld_bad_value(ld, v, o->key, &why, r) : 0;
+}
 
-static const struct kspec crypto_keys[] = {
-    KX("password", password),	    KF("private-key", k_private_key),
-    KF("public-key", k_public_key), KF("trusted-keys", k_trusted_keys),
-    KF("algorithms", k_algorithms),
-};
-TABLE(crypto_table, "crypto", "crypto.", crypto_keys);
+#define MAP_KEYS_MAX 32 /* keys per map of the file */
+#define MAP_KEY_LEN  32
 
-static const struct kspec beacon_keys[] = {
-    KS("store", beacon_store),
-    KS("load", beacon_load),
-    KU("interval", beacon_interval, CONFIG_HAS_BEACON_INTERVAL),
-    KX("password", beacon_password),
+/*
+ * The keys of one map of the file, from the table: the settings whose key is prefix plus
+ * one more component, and the sections (maps) below prefix, in table order.
+ */
+struct keymap {
+	char where[MAP_KEY_LEN]; /* for messages: "root", "device" */
+	size_t n;
+	char names[MAP_KEYS_MAX][MAP_KEY_LEN];
+	const char *cands[MAP_KEYS_MAX];     /* = names, for suggestions */
+	const struct opt *opt[MAP_KEYS_MAX]; /* NULL: a section */
 };
-TABLE(beacon_table, "beacon", "beacon.", beacon_keys);
 
-static const struct kspec statsd_keys[] = {
-    KF("server", k_statsd_server),
-    KS("prefix", statsd_prefix),
-};
-TABLE(statsd_table, "statsd", "statsd.", statsd_keys);
+static int keymap_build(struct keymap *m, const char *prefix)
+{
+	size_t plen = strlen(prefix);
 
-static const struct kspec root_keys[] = {
-    KM("device", device_table),
-    KF("ip", k_ip),
-    KF("advertise-addresses", k_advertise),
-    KS("ifup", ifup),
-    KS("ifdown", ifdown),
-    KM("crypto", crypto_table),
-    KF("listen", k_listen),
-    KF("peers", k_peers),
-    KU("peer-timeout", peer_timeout, CONFIG_HAS_PEER_TIMEOUT),
-    KU("keepalive", keepalive, CONFIG_HAS_KEEPALIVE),
-    KM("beacon", beacon_table),
-    KF("mode", k_mode),
-    KU("switch-timeout", switch_timeout, CONFIG_HAS_SWITCH_TIMEOUT),
-    KF("claims", k_claims),
-    KB("auto-claim", auto_claim, CONFIG_HAS_AUTO_CLAIM),
-    KB("port-forwarding", port_forwarding, CONFIG_HAS_PORT_FORWARDING),
-    KS("pid-file", pid_file),
-    KS("stats-file", stats_file),
-    KM("statsd", statsd_table),
-    KS("user", user),
-    KS("group", group),
-    KS("hook", hook),
-    KF("hooks", k_hooks),
-};
-TABLE(root_table, "root", "", root_keys);
-_Static_assert(ARRAY_SIZE(root_keys) <= 32, "walk_map() handles at most 32 keys per map");
+	m->n = 0;
+	snprintf(m->where, sizeof(m->where), "%.*s", plen ? (int)plen - 1 : 4,
+		 plen ? prefix : "root");
+	for (size_t i = 0; i < opt_count; i++) {
+		const char *key = opt_table[i].key, *rest, *dot;
+		size_t len, j;
+
+		if (!key || strncmp(key, prefix, plen) != 0)
+			continue;
+		rest = key + plen;
+		dot = strchr(rest, '.');
+		len = dot ? (size_t)(dot - rest) : strlen(rest);
+		for (j = 0;
+		     j < m->n && (strlen(m->names[j]) != len || memcmp(m->names[j], rest, len));
+		     j++)
+			;
+		if (j < m->n)
+			continue; /* another key of a section already listed */
+		if (m->n == MAP_KEYS_MAX || len >= MAP_KEY_LEN)
+			return -E2BIG;
+		memcpy(m->names[m->n], rest, len);
+		m->names[m->n][len] = '\0';
+		m->cands[m->n] = m->names[m->n];
+		m->opt[m->n++] = dot ? NULL : &opt_table[i];
+	}
+	return 0;
+}
 
 static char norm_key_char(char c)
 {
@@ -1201,72 +952,42 @@ static int dup_key(struct ld *ld, const yaml_node_t *k, const char *key, const c
 		       config_show(b, key), where, first);
 }
 
-static int walk_map(struct ld *ld, const yaml_node_t *map, const struct ktable *t);
-
-static int apply_key(struct ld *ld, const struct kspec *ks, const yaml_node_t *v, const char *path)
+/* Applies the settings of a map of the file; prefix is "" (top level) or "section.". */
+static int walk_map(struct ld *ld, const yaml_node_t *map, const char *prefix)
 {
-	char *base = (char *)ld->l;
-	const char *s;
-	int r;
+	unsigned long first[MAP_KEYS_MAX] = {0};
+	struct keymap m;
 
-	switch (ks->kind) {
-	case K_STR:
-	case K_SECRET:
-		r = get_str(ld, v, path, &s);
-		if (r < 0)
-			return r;
-		if (config_copy_str((char **)(void *)(base + ks->off), s, ks->kind == K_SECRET) < 0)
-			return ld_oom(ld);
-		return 0;
-	case K_U32:
-		r = get_u32(ld, v, path, (uint32_t *)(void *)(base + ks->off));
-		break;
-	case K_BOOL:
-		r = get_bool(ld, v, path, (bool *)(void *)(base + ks->off));
-		break;
-	case K_MAP:
-		return walk_map(ld, v, ks->sub);
-	case K_FN:
-	default:
-		return ks->fn(ld, v, path);
-	}
-	if (r == 0)
-		ld->l->flags |= ks->has;
-	return r;
-}
-
-static int walk_map(struct ld *ld, const yaml_node_t *map, const struct ktable *t)
-{
-	const char *cands[32];
-	unsigned long first[32] = {0};
-
+	if (keymap_build(&m, prefix) < 0)
+		return ld_fail(ld, map, "internal error: too many keys below '%s'", prefix);
 	if (map->type != YAML_MAPPING_NODE)
-		return ld_fail(ld, map, "'%s': expected a map of settings, found %s", t->name,
+		return ld_fail(ld, map, "'%s': expected a map of settings, found %s", m.where,
 			       kind_of(map));
-	for (size_t i = 0; i < t->n && i < ARRAY_SIZE(cands); i++)
-		cands[i] = t->keys[i].name;
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
 	     p++) {
 		const yaml_node_t *kn, *vn;
 		const char *key;
-		char path[64];
+		char sub[MAP_KEY_LEN * 2];
 		size_t i;
 		int r = map_key(ld, p, map, &kn, &vn, &key);
 
 		if (r < 0)
 			return r;
-		for (i = 0; i < t->n && strcmp(key, t->keys[i].name) != 0; i++)
+		for (i = 0; i < m.n && strcmp(key, m.names[i]) != 0; i++)
 			;
-		if (i == t->n)
-			return unknown_key(ld, kn, key, t->name, cands,
-					   MIN(t->n, ARRAY_SIZE(cands)));
+		if (i == m.n)
+			return unknown_key(ld, kn, key, m.where, m.cands, m.n);
 		if (first[i])
-			return dup_key(ld, kn, key, t->name, first[i]);
+			return dup_key(ld, kn, key, m.where, first[i]);
 		first[i] = line_of(kn);
 		if (is_null(vn))
 			continue; /* ~ = default */
-		snprintf(path, sizeof(path), "%s%s", t->prefix, key);
-		r = apply_key(ld, &t->keys[i], vn, path);
+		if (m.opt[i]) {
+			r = apply_key(ld, m.opt[i], vn);
+		} else {
+			snprintf(sub, sizeof(sub), "%s%s.", prefix, key);
+			r = walk_map(ld, vn, sub);
+		}
 		if (r < 0)
 			return r;
 	}
@@ -1427,7 +1148,7 @@ int config_load_buffer(struct config *cfg, const void *data, size_t len, const c
 		}
 		r = check_v1(&ld, root);
 		if (r == 0)
-			r = walk_map(&ld, root, &root_table);
+			r = walk_map(&ld, root, "");
 	}
 	if (r == 0) {
 		r = config_merge(cfg, &layer, err);

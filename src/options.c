@@ -18,6 +18,11 @@ _Static_assert(sizeof(enum log_level) == sizeof(unsigned), "enum size");
 
 /* ---- value checkers and parsers named by the table ---- */
 
+static int check_nonempty(const char *s, struct config_error *why)
+{
+	return *s ? 0 : config_fail(why, -EINVAL, "must not be empty");
+}
+
 static int check_key(const char *s, struct config_error *why)
 {
 	uint8_t key[KEYS_PUB_LEN];
@@ -106,72 +111,74 @@ const struct opt opt_table[] = {
     {.names = {"config"}, .kind = OPT_ACTION, .action = OPT_ACT_CONFIG},
 
     /* Device */
-    {.names = {"type"}, .short_name = 't', .kind = OPT_ENUM, FIELD(device_type),
+    {.names = {"type"}, .key = "device.type", .short_name = 't', .kind = OPT_ENUM, FIELD(device_type),
      .has = CONFIG_HAS_DEVICE_TYPE, ENUM(config_device_type_names), .what = "device type"},
-    {.names = {"device"}, .short_name = 'd', .kind = OPT_STR, FIELD(device_name),
+    {.names = {"device"}, .key = "device.name", .short_name = 'd', .kind = OPT_STR, FIELD(device_name),
      .check = config_check_device_name},
-    {.names = {"device-path"}, .kind = OPT_STR, FIELD(device_path)},
-    {.names = {"fix-rp-filter"}, .kind = OPT_BOOL, .flags = OPT_SWITCH, .sw = true,
+    {.names = {"device-path"}, .key = "device.path", .kind = OPT_STR, FIELD(device_path),
+     .check = check_nonempty},
+    {.names = {"fix-rp-filter"}, .key = "device.fix-rp-filter", .kind = OPT_BOOL, .flags = OPT_SWITCH, .sw = true,
      FIELD(fix_rp_filter), .has = CONFIG_HAS_FIX_RP_FILTER},
-    {.names = {"ip"}, .kind = OPT_CUSTOM, FIELD(ip), .has = CONFIG_HAS_IP, .set = set_ip},
-    {.names = {"ifup"}, .kind = OPT_STR, FIELD(ifup)},
-    {.names = {"ifdown"}, .kind = OPT_STR, FIELD(ifdown)},
+    {.names = {"ip"}, .key = "ip", .kind = OPT_CUSTOM, FIELD(ip), .has = CONFIG_HAS_IP, .set = set_ip},
+    {.names = {"ifup"}, .key = "ifup", .kind = OPT_STR, FIELD(ifup)},
+    {.names = {"ifdown"}, .key = "ifdown", .kind = OPT_STR, FIELD(ifdown)},
 
     /* Crypto */
-    {.names = {"password"}, .short_name = 'p', .kind = OPT_SECRET, FIELD(password)},
-    {.names = {"private-key", "key"}, .kind = OPT_SECRET, FIELD(private_key),
+    {.names = {"password"}, .key = "crypto.password", .short_name = 'p', .kind = OPT_SECRET, FIELD(password)},
+    {.names = {"private-key", "key"}, .key = "crypto.private-key", .kind = OPT_SECRET, FIELD(private_key),
      .check = check_key},
-    {.names = {"public-key"}, .kind = OPT_STR, FIELD(public_key), .check = check_key},
-    {.names = {"trusted-key", "trust"}, .kind = OPT_VEC, .flags = OPT_COMMAS,
+    {.names = {"public-key"}, .key = "crypto.public-key", .kind = OPT_STR, FIELD(public_key), .check = check_key},
+    {.names = {"trusted-key", "trust"}, .key = "crypto.trusted-keys", .kind = OPT_VEC, .flags = OPT_COMMAS,
      VEC(trusted_keys, n_trusted_keys, uint8_t[KEYS_PUB_LEN]), .what = "trusted keys",
      .parse = parse_trusted_key},
-    {.names = {"algorithm", "algo"}, .kind = OPT_SET, .flags = OPT_COMMAS,
+    {.names = {"algorithm", "algo"}, .key = "crypto.algorithms", .kind = OPT_SET, .flags = OPT_COMMAS,
      VEC(algorithms, n_algorithms, uint8_t), .cap = CONFIG_ALGO_COUNT, .what = "algorithms",
      .parse = parse_algorithm},
 
     /* Network */
-    {.names = {"listen"}, .short_name = 'l', .kind = OPT_STR, FIELD(listen),
+    {.names = {"listen"}, .key = "listen", .short_name = 'l', .kind = OPT_STR, FIELD(listen),
      .check = check_listen},
-    {.names = {"peer", "connect"}, .short_name = 'c', .kind = OPT_STRLIST, FIELD(peers),
+    {.names = {"peer", "connect"}, .key = "peers", .short_name = 'c', .kind = OPT_STRLIST, FIELD(peers),
      .what = "peers", .check = check_hostport},
-    {.names = {"advertise_addresses", "advertise-addresses"}, .kind = OPT_STRLIST,
+    {.names = {"advertise_addresses", "advertise-addresses"}, .key = "advertise-addresses", .kind = OPT_STRLIST,
      .flags = OPT_COMMAS, FIELD(advertise_addresses), .what = "advertise addresses",
      .check = check_hostport},
-    {.names = {"no-port-forwarding"}, .kind = OPT_BOOL, .flags = OPT_SWITCH, .sw = false,
+    {.names = {"no-port-forwarding"}, .key = "port-forwarding", .kind = OPT_BOOL, .flags = OPT_SWITCH, .sw = false,
      FIELD(port_forwarding), .has = CONFIG_HAS_PORT_FORWARDING},
-    {.names = {"peer-timeout"}, .kind = OPT_U32, FIELD(peer_timeout),
+    {.names = {"peer-timeout"}, .key = "peer-timeout", .kind = OPT_U32, FIELD(peer_timeout),
      .has = CONFIG_HAS_PEER_TIMEOUT},
-    {.names = {"keepalive"}, .kind = OPT_U32, FIELD(keepalive), .has = CONFIG_HAS_KEEPALIVE},
+    {.names = {"keepalive"}, .key = "keepalive", .kind = OPT_U32, FIELD(keepalive), .has = CONFIG_HAS_KEEPALIVE},
 
     /* Forwarding */
-    {.names = {"mode"}, .short_name = 'm', .kind = OPT_ENUM, FIELD(mode),
+    {.names = {"mode"}, .key = "mode", .short_name = 'm', .kind = OPT_ENUM, FIELD(mode),
      .has = CONFIG_HAS_MODE, ENUM(config_mode_names), .what = "mode"},
-    {.names = {"claim"}, .kind = OPT_VEC, .flags = OPT_COMMAS,
+    {.names = {"claim"}, .key = "claims", .kind = OPT_VEC, .flags = OPT_COMMAS,
      VEC(claims, n_claims, struct range), .what = "claims", .parse = parse_claim},
-    {.names = {"no-auto-claim"}, .kind = OPT_BOOL, .flags = OPT_SWITCH, .sw = false,
+    {.names = {"no-auto-claim"}, .key = "auto-claim", .kind = OPT_BOOL, .flags = OPT_SWITCH, .sw = false,
      FIELD(auto_claim), .has = CONFIG_HAS_AUTO_CLAIM},
-    {.names = {"switch-timeout"}, .kind = OPT_U32, FIELD(switch_timeout),
+    {.names = {"switch-timeout"}, .key = "switch-timeout", .kind = OPT_U32, FIELD(switch_timeout),
      .has = CONFIG_HAS_SWITCH_TIMEOUT},
 
     /* Beacons */
-    {.names = {"beacon-store"}, .kind = OPT_STR, FIELD(beacon_store)},
-    {.names = {"beacon-load"}, .kind = OPT_STR, FIELD(beacon_load)},
-    {.names = {"beacon-interval"}, .kind = OPT_U32, FIELD(beacon_interval),
+    {.names = {"beacon-store"}, .key = "beacon.store", .kind = OPT_STR, FIELD(beacon_store)},
+    {.names = {"beacon-load"}, .key = "beacon.load", .kind = OPT_STR, FIELD(beacon_load)},
+    {.names = {"beacon-interval"}, .key = "beacon.interval", .kind = OPT_U32, FIELD(beacon_interval),
      .has = CONFIG_HAS_BEACON_INTERVAL},
-    {.names = {"beacon-password"}, .kind = OPT_SECRET, FIELD(beacon_password)},
+    {.names = {"beacon-password"}, .key = "beacon.password", .kind = OPT_SECRET, FIELD(beacon_password)},
 
     /* Process */
     {.names = {"daemon"}, .kind = OPT_BOOL, .flags = OPT_SWITCH, .sw = true, FIELD(daemon),
      .has = CONFIG_HAS_DAEMON},
-    {.names = {"pid-file"}, .kind = OPT_STR, FIELD(pid_file)},
-    {.names = {"user"}, .kind = OPT_STR, FIELD(user)},
-    {.names = {"group"}, .kind = OPT_STR, FIELD(group)},
+    {.names = {"pid-file"}, .key = "pid-file", .kind = OPT_STR, FIELD(pid_file)},
+    {.names = {"user"}, .key = "user", .kind = OPT_STR, FIELD(user)},
+    {.names = {"group"}, .key = "group", .kind = OPT_STR, FIELD(group)},
     {.names = {"log-file"}, .kind = OPT_STR, FIELD(log_file)},
-    {.names = {"stats-file"}, .kind = OPT_STR, FIELD(stats_file)},
-    {.names = {"statsd-server"}, .kind = OPT_STR, FIELD(statsd_server),
+    {.names = {"stats-file"}, .key = "stats-file", .kind = OPT_STR, FIELD(stats_file)},
+    {.names = {"statsd-server"}, .key = "statsd.server", .kind = OPT_STR, FIELD(statsd_server),
      .check = check_statsd_server},
-    {.names = {"statsd-prefix"}, .kind = OPT_STR, FIELD(statsd_prefix)},
-    {.names = {"hook"}, .kind = OPT_STR, FIELD(hook), .cli_set = cli_hook},
+    {.names = {"statsd-prefix"}, .key = "statsd.prefix", .kind = OPT_STR, FIELD(statsd_prefix)},
+    {.names = {"hook"}, .key = "hook", .kind = OPT_STR, FIELD(hook), .cli_set = cli_hook},
+    {.key = "hooks", .kind = OPT_HOOKS, FIELD(hooks)},
     {.names = {"verbose"}, .short_name = 'v', .kind = OPT_ENUM, .flags = OPT_SWITCH,
      .sw = LOG_DEBUG, FIELD(log_level), .has = CONFIG_HAS_LOG_LEVEL},
     {.names = {"quiet"}, .short_name = 'q', .kind = OPT_ENUM, .flags = OPT_SWITCH,

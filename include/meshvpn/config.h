@@ -202,9 +202,6 @@ int config_add_algorithm(struct config *cfg, const char *s, bool cli_only,
  * Value parsers shared by the file and the command line. Each returns 0 or -EINVAL and
  * then, if why is not NULL, a short explanation (without file/option) in why->msg.
  */
-int config_parse_device_type(const char *s, enum config_device_type *out,
-			     struct config_error *why) WUR;
-int config_parse_mode(const char *s, enum config_mode *out, struct config_error *why) WUR;
 /* File names of CONFIG.md 10.4 (case-insensitive); cli_only: plain/aes128/aes256/chacha20. */
 int config_parse_algorithm(const char *s, bool cli_only, enum config_algo *out,
 			   struct config_error *why) WUR;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * options.h - the one table of settings. Each entry describes one setting once: its
- * command-line names, how its value is parsed and checked, and where it is stored in
- * struct config. The command line (cli.c) is built from it; adding an option is one entry
- * (plus its struct config field and its man page text).
+ * command-line names, its key in the YAML file, how its value is parsed and checked, and
+ * where it is stored in struct config. The command line (cli.c) and the file loader
+ * (config.c) are built from it; adding an option is one entry (plus its struct config field
+ * and its man page text).
  */
 #ifndef MESHVPN_OPTIONS_H
 #define MESHVPN_OPTIONS_H
@@ -29,6 +30,7 @@ enum opt_kind {
 	OPT_STRLIST, /* struct config_strlist: texts checked by .check, appended */
 	OPT_VEC,     /* T *v at .off, size_t n at .count_off: elements parsed by .parse */
 	OPT_SET,     /* T v[.cap] at .off, size_t n at .count_off: distinct elements */
+	OPT_HOOKS,   /* char *hooks[CONFIG_HOOK_COUNT]: the file's map of event -> script */
 };
 
 enum opt_flag {
@@ -54,6 +56,7 @@ typedef int (*opt_set_fn)(struct config *layer, const char *s, struct config_err
 struct opt {
 	const char *names[OPT_MAX_NAMES]; /* long options, canonical first; none: file only */
 	char short_name;		  /* 0 = none */
+	const char *key; /* in the file, sections separated by '.': "beacon.store"; NULL = none */
 	enum opt_kind kind;
 	unsigned flags; /* OPT_SWITCH | OPT_COMMAS */
 	enum opt_action action;

@@ -280,6 +280,18 @@ static void test_bad_values(void **state)
 	expect_fail("unknown subcommand 'start' (try --help)", PARSE(&cli, "-v", "start"), &cli);
 }
 
+/* The command line checks values as the file does. */
+static void test_checks_as_file(void **state)
+{
+	(void)state;
+	struct cli cli;
+
+	expect_fail("option --device-path: must not be empty", PARSE(&cli, "--device-path", ""),
+		    &cli);
+	expect_fail("option --type: invalid device type '' (expected tun or tap)",
+		    PARSE(&cli, "--type="), &cli);
+}
+
 static void test_conflicts(void **state)
 {
 	(void)state;
@@ -619,6 +631,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_lists, setup),
 	    cmocka_unit_test_setup(test_hooks, setup),
 	    cmocka_unit_test_setup(test_bad_values, setup),
+	    cmocka_unit_test_setup(test_checks_as_file, setup),
 	    cmocka_unit_test_setup(test_conflicts, setup),
 	    cmocka_unit_test_setup(test_env, setup),
 	    cmocka_unit_test_setup(test_subcommands, setup),

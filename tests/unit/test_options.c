@@ -60,8 +60,10 @@ static void test_entries_complete(void **state)
 
 		if (o->kind == OPT_ACTION) {
 			assert_int_not_equal(o->action, OPT_ACT_NONE);
+			assert_null(o->key);
 			continue;
 		}
+		assert_true(o->names[0] || o->key); /* reachable from somewhere */
 		assert_true(o->off + o->size <= sizeof(struct config));
 		if (opt_is_list(o))
 			assert_non_null(o->what);
@@ -93,6 +95,50 @@ static void test_entries_complete(void **state)
 			assert_int_not_equal(o->sw, e->sw);
 		}
 	}
+}
+
+/* Keys are unique, kebab-case, and each one is reachable in a file (null = the default). */
+static void test_keys(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < opt_count; i++) {
+		const char *key = opt_table[i].key;
+		char yaml[256], *p = yaml;
+		size_t depth = 0;
+		struct config cfg;
+		struct config_error err;
+
+		if (!key)
+			continue;
+		for (const char *c = key; *c; c++)
+			assert_true((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+				    *c == '-' || *c == '.');
+		for (size_t k = i + 1; k < opt_count; k++)
+			if (opt_table[k].key)
+				assert_string_not_equal(key, opt_table[k].key);
+		/* "beacon.store" -> "beacon:\n  store: ~\n" */
+		for (const char *c = key; *c; c++) {
+			if (*c == '.') {
+				p += sprintf(p, ":\n%*s", (int)(2 * ++depth), "");
+				continue;
+			}
+			*p++ = *c;
+		}
+		strcpy(p, ": ~\n");
+		config_init(&cfg);
+		if (config_load_buffer(&cfg, yaml, strlen(yaml), "t", &err) != 0)
+			print_error("%s: %s\n", key, err.msg);
+		assert_int_equal(config_load_buffer(&cfg, yaml, strlen(yaml), "t", &err), 0);
+		config_free(&cfg);
+	}
+	/* a key in the wrong section is unknown there */
+	struct config cfg;
+	struct config_error err;
+
+	config_init(&cfg);
+	assert_int_equal(config_load_buffer(&cfg, "device:\n  store: x\n", 19, "t", &err), -EINVAL);
+	assert_string_equal(err.msg, "t:2: unknown key 'store' in 'device'");
+	config_free(&cfg);
 }
 
 static void test_generic_kinds(void **state)
@@ -144,6 +190,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_names_unique),
 	    cmocka_unit_test(test_entries_complete),
+	    cmocka_unit_test(test_keys),
 	    cmocka_unit_test(test_generic_kinds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
