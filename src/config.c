@@ -341,20 +341,19 @@ void config_layer_init(struct config *layer)
 void config_init(struct config *cfg)
 {
 	config_layer_init(cfg);
-	cfg->device_type = CONFIG_DEVICE_TUN;
 	cfg->ip_prefix = CONFIG_DEFAULT_IP_PREFIX;
-	cfg->peer_timeout = CONFIG_DEFAULT_PEER_TIMEOUT;
-	cfg->switch_timeout = CONFIG_DEFAULT_SWITCH_TIMEOUT;
-	cfg->beacon_interval = CONFIG_DEFAULT_BEACON_INTERVAL;
-	cfg->mode = CONFIG_MODE_NORMAL;
-	cfg->auto_claim = true;
-	cfg->port_forwarding = true;
-	cfg->log_level = LOG_INFO;
-	/* Defaults that are strings; failure to allocate leaves NULL, caught by validate. */
-	cfg->device_name = strdup(CONFIG_DEFAULT_DEVICE_NAME);
-	cfg->device_path = strdup(CONFIG_DEFAULT_DEVICE_PATH);
-	cfg->listen = strdup(CONFIG_DEFAULT_LISTEN);
-	cfg->statsd_prefix = strdup(CONFIG_DEFAULT_STATSD_PREFIX);
+	/*
+	 * The table's defaults, parsed like a value from the file (test_options checks that
+	 * each one parses). A string that cannot be allocated stays NULL: config_validate()
+	 * reports it.
+	 */
+	for (size_t i = 0; i < opt_count; i++) {
+		const struct opt *o = &opt_table[i];
+
+		if (o->def && opt_set(o, cfg, o->def, NULL) < 0)
+			continue;
+	}
+	cfg->flags = 0; /* defaults are not "present" */
 }
 
 void config_free_str(char **p, bool secret)
@@ -376,35 +375,45 @@ static void strlist_free(struct config_strlist *l)
 	l->n = 0;
 }
 
+/* The field of setting o in cfg. */
+static void *field(const struct opt *o, struct config *cfg)
+{
+	return (char *)cfg + o->off;
+}
+
+static const void *cfield(const struct opt *o, const struct config *cfg)
+{
+	return (const char *)cfg + o->off;
+}
+
 void config_free(struct config *cfg)
 {
 	if (!cfg)
 		return;
-	config_free_str(&cfg->device_name, false);
-	config_free_str(&cfg->device_path, false);
-	strlist_free(&cfg->advertise_addresses);
-	config_free_str(&cfg->ifup, false);
-	config_free_str(&cfg->ifdown, false);
-	config_free_str(&cfg->password, true);
-	config_free_str(&cfg->private_key, true);
-	config_free_str(&cfg->public_key, false);
-	free(cfg->trusted_keys);
-	config_free_str(&cfg->listen, false);
-	strlist_free(&cfg->peers);
-	free(cfg->claims);
-	config_free_str(&cfg->beacon_store, false);
-	config_free_str(&cfg->beacon_load, false);
-	config_free_str(&cfg->beacon_password, true);
-	config_free_str(&cfg->pid_file, false);
-	config_free_str(&cfg->stats_file, false);
-	config_free_str(&cfg->statsd_server, false);
-	config_free_str(&cfg->statsd_prefix, false);
-	config_free_str(&cfg->user, false);
-	config_free_str(&cfg->group, false);
-	config_free_str(&cfg->hook, false);
-	for (int i = 0; i < CONFIG_HOOK_COUNT; i++)
-		config_free_str(&cfg->hooks[i], false);
-	config_free_str(&cfg->log_file, false);
+	for (size_t i = 0; i < opt_count; i++) {
+		const struct opt *o = &opt_table[i];
+		char **hooks;
+
+		switch (o->kind) {
+		case OPT_STR:
+		case OPT_SECRET:
+			config_free_str(field(o, cfg), o->kind == OPT_SECRET);
+			break;
+		case OPT_STRLIST:
+			strlist_free(field(o, cfg));
+			break;
+		case OPT_VEC:
+			free(*(void **)field(o, cfg));
+			break;
+		case OPT_HOOKS:
+			hooks = field(o, cfg);
+			for (int ev = 0; ev < CONFIG_HOOK_COUNT; ev++)
+				config_free_str(&hooks[ev], false);
+			break;
+		default:
+			break; /* nothing allocated */
+		}
+	}
 	config_layer_init(cfg);
 }
 
@@ -473,157 +482,109 @@ static int strlist_append(struct config_strlist *dst, const struct config_strlis
 	return 0;
 }
 
-int config_add_peer(struct config *cfg, const char *s, struct config_error *why)
+/* Merges the setting o of src into dst, as its kind requires (CONFIG.md 1). */
+static int merge_one(struct config *dst, const struct config *src, const struct opt *o,
+		     struct config_error *err)
 {
-	int r = config_check_hostport(s, false, why);
-
-	if (r == 0 && (r = config_strlist_push(&cfg->peers, s)) < 0)
-		return config_list_error(why, r, "peers");
-	return r;
-}
-
-int config_add_advertise_address(struct config *cfg, const char *s, struct config_error *why)
-{
-	int r = config_check_hostport(s, false, why);
-
-	if (r == 0 && (r = config_strlist_push(&cfg->advertise_addresses, s)) < 0)
-		return config_list_error(why, r, "advertise addresses");
-	return r;
-}
-
-int config_add_claim(struct config *cfg, const char *s, struct config_error *why)
-{
-	struct range rg;
-	int r = config_parse_claim(s, &rg, why);
-
-	if (r < 0)
-		return r;
-	r = config_grow((void **)&cfg->claims, cfg->n_claims, 1, sizeof(*cfg->claims));
-	if (r < 0)
-		return config_list_error(why, r, "claims");
-	cfg->claims[cfg->n_claims++] = rg;
-	return 0;
-}
-
-int config_add_trusted_key(struct config *cfg, const char *s, struct config_error *why)
-{
-	uint8_t key[KEYS_PUB_LEN];
-	char b[CONFIG_SHOW_LEN];
+	size_t *dn = (size_t *)(void *)((char *)dst + o->count_off);
+	const size_t *sn = (const size_t *)(const void *)((const char *)src + o->count_off);
+	char *const *hooks;
 	int r;
 
-	if (keys_decode(key, s) < 0)
-		return config_fail(why, -EINVAL,
-				   "invalid key '%s' (expected base62 text of 32 bytes)",
-				   config_show(b, s));
-	r = config_grow((void **)&cfg->trusted_keys, cfg->n_trusted_keys, 1,
-			sizeof(*cfg->trusted_keys));
-	if (r < 0)
-		return config_list_error(why, r, "trusted keys");
-	memcpy(cfg->trusted_keys[cfg->n_trusted_keys++], key, KEYS_PUB_LEN);
-	return 0;
-}
-
-int config_add_algorithm(struct config *cfg, const char *s, bool cli_only, struct config_error *why)
-{
-	enum config_algo a;
-	int r = config_parse_algorithm(s, cli_only, &a, why);
-
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < cfg->n_algorithms; i++)
-		if (cfg->algorithms[i] == a)
-			return 0;
-	cfg->algorithms[cfg->n_algorithms++] = (uint8_t)a;
-	return 0;
+	switch (o->kind) {
+	case OPT_STR:
+	case OPT_SECRET:
+		if (config_copy_str(field(o, dst), *(char *const *)cfield(o, src),
+				    o->kind == OPT_SECRET) < 0)
+			return config_fail(err, -ENOMEM, "out of memory");
+		return 0;
+	case OPT_U32:
+	case OPT_BOOL:
+	case OPT_ENUM:
+		if (src->flags & o->has)
+			memcpy(field(o, dst), cfield(o, src), o->size);
+		return 0;
+	case OPT_CUSTOM:
+		if (src->flags & o->has)
+			o->merge(dst, src);
+		return 0;
+	case OPT_STRLIST:
+		return strlist_append(field(o, dst), cfield(o, src), o->what, err);
+	case OPT_VEC:
+		r = config_grow(field(o, dst), *dn, *sn, o->size);
+		if (r < 0)
+			return config_list_error(err, r, o->what);
+		if (*sn) {
+			memcpy(*(char **)field(o, dst) + *dn * o->size,
+			       *(char *const *)cfield(o, src), *sn * o->size);
+			*dn += *sn;
+		}
+		return 0;
+	case OPT_SET:
+		/* a non-empty later list replaces (the algorithms) */
+		if (*sn) {
+			memcpy(field(o, dst), cfield(o, src), o->cap * o->size);
+			*dn = *sn;
+		}
+		return 0;
+	case OPT_HOOKS:
+		hooks = cfield(o, src);
+		for (int ev = 0; ev < CONFIG_HOOK_COUNT; ev++)
+			if (config_copy_str((char **)field(o, dst) + ev, hooks[ev], false) < 0)
+				return config_fail(err, -ENOMEM, "out of memory");
+		return 0;
+	case OPT_ACTION:
+	default:
+		return 0;
+	}
 }
 
 int config_merge(struct config *dst, const struct config *src, struct config_error *err)
 {
-	static const struct {
-		size_t off;
-		bool secret;
-	} strs[] = {
-#define S(f, sec) {offsetof(struct config, f), sec}
-	    S(device_name, false), S(device_path, false),    S(ifup, false),
-	    S(ifdown, false),	   S(password, true),	     S(private_key, true),
-	    S(public_key, false),  S(listen, false),	     S(beacon_store, false),
-	    S(beacon_load, false), S(beacon_password, true), S(pid_file, false),
-	    S(stats_file, false),  S(statsd_server, false),  S(statsd_prefix, false),
-	    S(user, false),	   S(group, false),	     S(hook, false),
-	    S(log_file, false),
-#undef S
-	};
-	uint32_t f = src->flags;
-	int r;
+	dst->flags |= src->flags;
+	for (size_t i = 0; i < opt_count; i++) {
+		int r = merge_one(dst, src, &opt_table[i], err);
 
-	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
-		char **d = (char **)(void *)((char *)dst + strs[i].off);
-		char *const *s = (char *const *)(const void *)((const char *)src + strs[i].off);
-		if (config_copy_str(d, *s, strs[i].secret) < 0)
-			return config_fail(err, -ENOMEM, "out of memory");
-	}
-	for (int i = 0; i < CONFIG_HOOK_COUNT; i++)
-		if (config_copy_str(&dst->hooks[i], src->hooks[i], false) < 0)
-			return config_fail(err, -ENOMEM, "out of memory");
-
-	if (f & CONFIG_HAS_DEVICE_TYPE)
-		dst->device_type = src->device_type;
-	if (f & CONFIG_HAS_FIX_RP_FILTER)
-		dst->fix_rp_filter = src->fix_rp_filter;
-	if (f & CONFIG_HAS_IP) {
-		memcpy(dst->ip, src->ip, sizeof(dst->ip));
-		dst->ip_prefix = src->ip_prefix;
-	}
-	if (f & CONFIG_HAS_PEER_TIMEOUT)
-		dst->peer_timeout = src->peer_timeout;
-	if (f & CONFIG_HAS_KEEPALIVE)
-		dst->keepalive = src->keepalive;
-	if (f & CONFIG_HAS_BEACON_INTERVAL)
-		dst->beacon_interval = src->beacon_interval;
-	if (f & CONFIG_HAS_MODE)
-		dst->mode = src->mode;
-	if (f & CONFIG_HAS_SWITCH_TIMEOUT)
-		dst->switch_timeout = src->switch_timeout;
-	if (f & CONFIG_HAS_AUTO_CLAIM)
-		dst->auto_claim = src->auto_claim;
-	if (f & CONFIG_HAS_PORT_FORWARDING)
-		dst->port_forwarding = src->port_forwarding;
-	if (f & CONFIG_HAS_DAEMON)
-		dst->daemon = src->daemon;
-	if (f & CONFIG_HAS_LOG_LEVEL)
-		dst->log_level = src->log_level;
-	dst->flags |= f;
-
-	if (src->n_algorithms > 0) {
-		memcpy(dst->algorithms, src->algorithms, sizeof(dst->algorithms));
-		dst->n_algorithms = src->n_algorithms;
-	}
-
-	r = strlist_append(&dst->peers, &src->peers, "peers", err);
-	if (r < 0)
-		return r;
-	r = strlist_append(&dst->advertise_addresses, &src->advertise_addresses,
-			   "advertise addresses", err);
-	if (r < 0)
-		return r;
-	r = config_grow((void **)&dst->claims, dst->n_claims, src->n_claims, sizeof(*dst->claims));
-	if (r < 0)
-		return config_list_error(err, r, "claims");
-	if (src->n_claims) {
-		memcpy(dst->claims + dst->n_claims, src->claims,
-		       src->n_claims * sizeof(*src->claims));
-		dst->n_claims += src->n_claims;
-	}
-	r = config_grow((void **)&dst->trusted_keys, dst->n_trusted_keys, src->n_trusted_keys,
-			sizeof(*dst->trusted_keys));
-	if (r < 0)
-		return config_list_error(err, r, "trusted keys");
-	if (src->n_trusted_keys) {
-		memcpy(dst->trusted_keys + dst->n_trusted_keys, src->trusted_keys,
-		       src->n_trusted_keys * sizeof(*src->trusted_keys));
-		dst->n_trusted_keys += src->n_trusted_keys;
+		if (r < 0)
+			return r;
 	}
 	return 0;
+}
+
+/* The typed list adders: the generic ones of the setting with that key. */
+static int add_to(struct config *cfg, const char *key, const char *s, bool cli,
+		  struct config_error *why)
+{
+	const struct opt *o = opt_by_key(key);
+
+	if (!o)
+		return config_fail(why, -EINVAL, "internal error: no setting '%s'", key);
+	return opt_add(o, cfg, s, cli, why);
+}
+
+int config_add_peer(struct config *cfg, const char *s, struct config_error *why)
+{
+	return add_to(cfg, "peers", s, false, why);
+}
+
+int config_add_advertise_address(struct config *cfg, const char *s, struct config_error *why)
+{
+	return add_to(cfg, "advertise-addresses", s, false, why);
+}
+
+int config_add_claim(struct config *cfg, const char *s, struct config_error *why)
+{
+	return add_to(cfg, "claims", s, false, why);
+}
+
+int config_add_trusted_key(struct config *cfg, const char *s, struct config_error *why)
+{
+	return add_to(cfg, "crypto.trusted-keys", s, false, why);
+}
+
+int config_add_algorithm(struct config *cfg, const char *s, bool cli_only, struct config_error *why)
+{
+	return add_to(cfg, "crypto.algorithms", s, cli_only, why);
 }
 
 /* ---- validation ---- */
@@ -633,8 +594,10 @@ int config_validate(struct config *cfg, struct config_error *err)
 	static const uint8_t default_algos[] = {CONFIG_ALGO_AES128, CONFIG_ALGO_AES256,
 						CONFIG_ALGO_CHACHA20};
 
-	if (!cfg->device_name || !cfg->device_path || !cfg->listen || !cfg->statsd_prefix)
-		return config_fail(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < opt_count; i++) /* a string default that was not allocated */
+		if (opt_table[i].def && opt_table[i].kind == OPT_STR &&
+		    !*(char *const *)cfield(&opt_table[i], cfg))
+			return config_fail(err, -ENOMEM, "out of memory");
 	if (!cfg->password && !cfg->private_key)
 		return config_fail(
 		    err, -ENOKEY,

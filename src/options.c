@@ -86,6 +86,12 @@ static int set_ip(struct config *l, const char *s, struct config_error *why)
 	return config_parse_ip(s, l->ip, &l->ip_prefix, why);
 }
 
+static void merge_ip(struct config *dst, const struct config *src)
+{
+	memcpy(dst->ip, src->ip, sizeof(dst->ip));
+	dst->ip_prefix = src->ip_prefix;
+}
+
 /* --hook SCRIPT or --hook EVENT:SCRIPT (split only when the prefix is a known event). */
 static int cli_hook(struct config *l, const char *s, struct config_error *why)
 {
@@ -103,6 +109,8 @@ static int cli_hook(struct config *l, const char *s, struct config_error *why)
 #define VEC(f, n, type)                                                                            \
 	.off = offsetof(struct config, f), .count_off = offsetof(struct config, n),                \
 	.size = sizeof(type)
+#define STR(x)	    #x
+#define XSTR(x)	    STR(x)
 #define ENUM(names) .values = names, .n_values = ARRAY_SIZE(names)
 
 /* clang-format off */
@@ -111,60 +119,68 @@ const struct opt opt_table[] = {
     {.names = {"config"}, .kind = OPT_ACTION, .action = OPT_ACT_CONFIG},
 
     /* Device */
-    {.names = {"type"}, .key = "device.type", .short_name = 't', .kind = OPT_ENUM, FIELD(device_type),
-     .has = CONFIG_HAS_DEVICE_TYPE, ENUM(config_device_type_names), .what = "device type"},
-    {.names = {"device"}, .key = "device.name", .short_name = 'd', .kind = OPT_STR, FIELD(device_name),
-     .check = config_check_device_name},
+    {.names = {"type"}, .key = "device.type", .short_name = 't', .kind = OPT_ENUM,
+     FIELD(device_type), .def = "tun", .has = CONFIG_HAS_DEVICE_TYPE,
+     ENUM(config_device_type_names), .what = "device type"},
+    {.names = {"device"}, .key = "device.name", .short_name = 'd', .kind = OPT_STR,
+     FIELD(device_name), .def = CONFIG_DEFAULT_DEVICE_NAME, .check = config_check_device_name},
     {.names = {"device-path"}, .key = "device.path", .kind = OPT_STR, FIELD(device_path),
-     .check = check_nonempty},
-    {.names = {"fix-rp-filter"}, .key = "device.fix-rp-filter", .kind = OPT_BOOL, .flags = OPT_SWITCH, .sw = true,
-     FIELD(fix_rp_filter), .has = CONFIG_HAS_FIX_RP_FILTER},
-    {.names = {"ip"}, .key = "ip", .kind = OPT_CUSTOM, FIELD(ip), .has = CONFIG_HAS_IP, .set = set_ip},
+     .def = CONFIG_DEFAULT_DEVICE_PATH, .check = check_nonempty},
+    {.names = {"fix-rp-filter"}, .key = "device.fix-rp-filter", .kind = OPT_BOOL,
+     .flags = OPT_SWITCH, .sw = true, FIELD(fix_rp_filter), .has = CONFIG_HAS_FIX_RP_FILTER},
+    {.names = {"ip"}, .key = "ip", .kind = OPT_CUSTOM, FIELD(ip), .has = CONFIG_HAS_IP,
+     .set = set_ip, .merge = merge_ip},
     {.names = {"ifup"}, .key = "ifup", .kind = OPT_STR, FIELD(ifup)},
     {.names = {"ifdown"}, .key = "ifdown", .kind = OPT_STR, FIELD(ifdown)},
 
     /* Crypto */
-    {.names = {"password"}, .key = "crypto.password", .short_name = 'p', .kind = OPT_SECRET, FIELD(password)},
-    {.names = {"private-key", "key"}, .key = "crypto.private-key", .kind = OPT_SECRET, FIELD(private_key),
+    {.names = {"password"}, .key = "crypto.password", .short_name = 'p', .kind = OPT_SECRET,
+     FIELD(password)},
+    {.names = {"private-key", "key"}, .key = "crypto.private-key", .kind = OPT_SECRET,
+     FIELD(private_key), .check = check_key},
+    {.names = {"public-key"}, .key = "crypto.public-key", .kind = OPT_STR, FIELD(public_key),
      .check = check_key},
-    {.names = {"public-key"}, .key = "crypto.public-key", .kind = OPT_STR, FIELD(public_key), .check = check_key},
-    {.names = {"trusted-key", "trust"}, .key = "crypto.trusted-keys", .kind = OPT_VEC, .flags = OPT_COMMAS,
-     VEC(trusted_keys, n_trusted_keys, uint8_t[KEYS_PUB_LEN]), .what = "trusted keys",
-     .parse = parse_trusted_key},
-    {.names = {"algorithm", "algo"}, .key = "crypto.algorithms", .kind = OPT_SET, .flags = OPT_COMMAS,
-     VEC(algorithms, n_algorithms, uint8_t), .cap = CONFIG_ALGO_COUNT, .what = "algorithms",
-     .parse = parse_algorithm},
+    {.names = {"trusted-key", "trust"}, .key = "crypto.trusted-keys", .kind = OPT_VEC,
+     .flags = OPT_COMMAS, VEC(trusted_keys, n_trusted_keys, uint8_t[KEYS_PUB_LEN]),
+     .what = "trusted keys", .parse = parse_trusted_key},
+    {.names = {"algorithm", "algo"}, .key = "crypto.algorithms", .kind = OPT_SET,
+     .flags = OPT_COMMAS, VEC(algorithms, n_algorithms, uint8_t), .cap = CONFIG_ALGO_COUNT,
+     .what = "algorithms", .parse = parse_algorithm},
 
     /* Network */
     {.names = {"listen"}, .key = "listen", .short_name = 'l', .kind = OPT_STR, FIELD(listen),
-     .check = check_listen},
-    {.names = {"peer", "connect"}, .key = "peers", .short_name = 'c', .kind = OPT_STRLIST, FIELD(peers),
-     .what = "peers", .check = check_hostport},
-    {.names = {"advertise_addresses", "advertise-addresses"}, .key = "advertise-addresses", .kind = OPT_STRLIST,
-     .flags = OPT_COMMAS, FIELD(advertise_addresses), .what = "advertise addresses",
-     .check = check_hostport},
-    {.names = {"no-port-forwarding"}, .key = "port-forwarding", .kind = OPT_BOOL, .flags = OPT_SWITCH, .sw = false,
-     FIELD(port_forwarding), .has = CONFIG_HAS_PORT_FORWARDING},
+     .def = CONFIG_DEFAULT_LISTEN, .check = check_listen},
+    {.names = {"peer", "connect"}, .key = "peers", .short_name = 'c', .kind = OPT_STRLIST,
+     FIELD(peers), .what = "peers", .check = check_hostport},
+    {.names = {"advertise_addresses", "advertise-addresses"}, .key = "advertise-addresses",
+     .kind = OPT_STRLIST, .flags = OPT_COMMAS, FIELD(advertise_addresses),
+     .what = "advertise addresses", .check = check_hostport},
+    {.names = {"no-port-forwarding"}, .key = "port-forwarding", .kind = OPT_BOOL,
+     .flags = OPT_SWITCH, .sw = false, FIELD(port_forwarding), .def = "true",
+     .has = CONFIG_HAS_PORT_FORWARDING},
     {.names = {"peer-timeout"}, .key = "peer-timeout", .kind = OPT_U32, FIELD(peer_timeout),
-     .has = CONFIG_HAS_PEER_TIMEOUT},
-    {.names = {"keepalive"}, .key = "keepalive", .kind = OPT_U32, FIELD(keepalive), .has = CONFIG_HAS_KEEPALIVE},
+     .def = XSTR(CONFIG_DEFAULT_PEER_TIMEOUT), .has = CONFIG_HAS_PEER_TIMEOUT},
+    {.names = {"keepalive"}, .key = "keepalive", .kind = OPT_U32, FIELD(keepalive),
+     .has = CONFIG_HAS_KEEPALIVE},
 
     /* Forwarding */
     {.names = {"mode"}, .key = "mode", .short_name = 'm', .kind = OPT_ENUM, FIELD(mode),
-     .has = CONFIG_HAS_MODE, ENUM(config_mode_names), .what = "mode"},
+     .def = "normal", .has = CONFIG_HAS_MODE, ENUM(config_mode_names), .what = "mode"},
     {.names = {"claim"}, .key = "claims", .kind = OPT_VEC, .flags = OPT_COMMAS,
      VEC(claims, n_claims, struct range), .what = "claims", .parse = parse_claim},
-    {.names = {"no-auto-claim"}, .key = "auto-claim", .kind = OPT_BOOL, .flags = OPT_SWITCH, .sw = false,
-     FIELD(auto_claim), .has = CONFIG_HAS_AUTO_CLAIM},
+    {.names = {"no-auto-claim"}, .key = "auto-claim", .kind = OPT_BOOL, .flags = OPT_SWITCH,
+     .sw = false, FIELD(auto_claim), .def = "true", .has = CONFIG_HAS_AUTO_CLAIM},
     {.names = {"switch-timeout"}, .key = "switch-timeout", .kind = OPT_U32, FIELD(switch_timeout),
-     .has = CONFIG_HAS_SWITCH_TIMEOUT},
+     .def = XSTR(CONFIG_DEFAULT_SWITCH_TIMEOUT), .has = CONFIG_HAS_SWITCH_TIMEOUT},
 
     /* Beacons */
     {.names = {"beacon-store"}, .key = "beacon.store", .kind = OPT_STR, FIELD(beacon_store)},
     {.names = {"beacon-load"}, .key = "beacon.load", .kind = OPT_STR, FIELD(beacon_load)},
-    {.names = {"beacon-interval"}, .key = "beacon.interval", .kind = OPT_U32, FIELD(beacon_interval),
+    {.names = {"beacon-interval"}, .key = "beacon.interval", .kind = OPT_U32,
+     FIELD(beacon_interval), .def = XSTR(CONFIG_DEFAULT_BEACON_INTERVAL),
      .has = CONFIG_HAS_BEACON_INTERVAL},
-    {.names = {"beacon-password"}, .key = "beacon.password", .kind = OPT_SECRET, FIELD(beacon_password)},
+    {.names = {"beacon-password"}, .key = "beacon.password", .kind = OPT_SECRET,
+     FIELD(beacon_password)},
 
     /* Process */
     {.names = {"daemon"}, .kind = OPT_BOOL, .flags = OPT_SWITCH, .sw = true, FIELD(daemon),
@@ -176,17 +192,17 @@ const struct opt opt_table[] = {
     {.names = {"stats-file"}, .key = "stats-file", .kind = OPT_STR, FIELD(stats_file)},
     {.names = {"statsd-server"}, .key = "statsd.server", .kind = OPT_STR, FIELD(statsd_server),
      .check = check_statsd_server},
-    {.names = {"statsd-prefix"}, .key = "statsd.prefix", .kind = OPT_STR, FIELD(statsd_prefix)},
+    {.names = {"statsd-prefix"}, .key = "statsd.prefix", .kind = OPT_STR, FIELD(statsd_prefix),
+     .def = CONFIG_DEFAULT_STATSD_PREFIX},
     {.names = {"hook"}, .key = "hook", .kind = OPT_STR, FIELD(hook), .cli_set = cli_hook},
     {.key = "hooks", .kind = OPT_HOOKS, FIELD(hooks)},
     {.names = {"verbose"}, .short_name = 'v', .kind = OPT_ENUM, .flags = OPT_SWITCH,
      .sw = LOG_DEBUG, FIELD(log_level), .has = CONFIG_HAS_LOG_LEVEL},
-    {.names = {"quiet"}, .short_name = 'q', .kind = OPT_ENUM, .flags = OPT_SWITCH,
-     .sw = LOG_ERROR, FIELD(log_level), .has = CONFIG_HAS_LOG_LEVEL},
+    {.names = {"quiet"}, .short_name = 'q', .kind = OPT_ENUM, .flags = OPT_SWITCH, .sw = LOG_ERROR,
+     FIELD(log_level), .has = CONFIG_HAS_LOG_LEVEL},
     {.names = {"help"}, .short_name = 'h', .kind = OPT_ACTION, .flags = OPT_SWITCH,
      .action = OPT_ACT_HELP},
-    {.names = {"version"}, .kind = OPT_ACTION, .flags = OPT_SWITCH,
-     .action = OPT_ACT_VERSION},
+    {.names = {"version"}, .kind = OPT_ACTION, .flags = OPT_SWITCH, .action = OPT_ACT_VERSION},
 };
 /* clang-format on */
 const size_t opt_count = ARRAY_SIZE(opt_table);
@@ -196,6 +212,14 @@ const size_t opt_count = ARRAY_SIZE(opt_table);
 static void *field(const struct opt *o, struct config *l)
 {
 	return (char *)l + o->off;
+}
+
+const struct opt *opt_by_key(const char *key)
+{
+	for (size_t i = 0; i < opt_count; i++)
+		if (opt_table[i].key && strcmp(opt_table[i].key, key) == 0)
+			return &opt_table[i];
+	return NULL;
 }
 
 bool opt_is_list(const struct opt *o)

@@ -3,8 +3,8 @@
  * options.h - the one table of settings. Each entry describes one setting once: its
  * command-line names, its key in the YAML file, how its value is parsed and checked, and
  * where it is stored in struct config. The command line (cli.c) and the file loader
- * (config.c) are built from it; adding an option is one entry (plus its struct config field
- * and its man page text).
+ * (config.c), merging, freeing and the defaults are built from it; adding an option is one entry
+ * (plus its struct config field and its man page text).
  */
 #ifndef MESHVPN_OPTIONS_H
 #define MESHVPN_OPTIONS_H
@@ -52,6 +52,8 @@ typedef int (*opt_check_fn)(const char *s, struct config_error *why);
 typedef int (*opt_parse_fn)(const char *s, void *out, bool cli, struct config_error *why);
 /* Parses s into the layer (OPT_CUSTOM, or an entry's special command-line form). */
 typedef int (*opt_set_fn)(struct config *layer, const char *s, struct config_error *why);
+/* Copies an OPT_CUSTOM value from src to dst (config_merge, when src has it). */
+typedef void (*opt_merge_fn)(struct config *dst, const struct config *src);
 
 struct opt {
 	const char *names[OPT_MAX_NAMES]; /* long options, canonical first; none: file only */
@@ -69,9 +71,11 @@ struct opt {
 	const char *const *values; /* OPT_ENUM: the names, indexed by value */
 	size_t n_values;
 	const char *what;   /* in messages: "mode", "peers" (lists: plural) */
+	const char *def;    /* the default (config_init), as text; NULL = none */
 	opt_check_fn check; /* value checker, NULL = any text */
 	opt_parse_fn parse; /* OPT_VEC, OPT_SET */
 	opt_set_fn set;	    /* OPT_CUSTOM */
+	opt_merge_fn merge; /* OPT_CUSTOM */
 	opt_set_fn cli_set; /* special command-line form, instead of the generic one */
 };
 
@@ -79,6 +83,8 @@ struct opt {
 extern const struct opt opt_table[];
 extern const size_t opt_count;
 
+/* The setting with that key in the file, or NULL. */
+const struct opt *opt_by_key(const char *key);
 /* True for the list kinds (OPT_STRLIST, OPT_VEC, OPT_SET). */
 bool opt_is_list(const struct opt *o);
 

@@ -141,6 +141,34 @@ static void test_keys(void **state)
 	config_free(&cfg);
 }
 
+/* Each default parses as a value would; config_init applies it without a presence bit. */
+static void test_defaults(void **state)
+{
+	(void)state;
+	struct config cfg, l;
+	struct config_error why;
+
+	config_init(&cfg);
+	assert_int_equal(cfg.flags, 0);
+	for (size_t i = 0; i < opt_count; i++) {
+		const struct opt *o = &opt_table[i];
+
+		if (!o->def)
+			continue;
+		assert_false(opt_is_list(o));
+		config_layer_init(&l);
+		if (opt_set(o, &l, o->def, &why) != 0)
+			print_error("default of %s: %s\n", o->key, why.msg);
+		assert_int_equal(opt_set(o, &l, o->def, &why), 0);
+		if (o->kind == OPT_STR)
+			assert_string_equal(*(char **)((char *)&cfg + o->off), o->def);
+		else
+			assert_memory_equal((char *)&cfg + o->off, (char *)&l + o->off, o->size);
+		config_free(&l);
+	}
+	config_free(&cfg);
+}
+
 static void test_generic_kinds(void **state)
 {
 	(void)state;
@@ -188,9 +216,8 @@ static void test_generic_kinds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_names_unique),
-	    cmocka_unit_test(test_entries_complete),
-	    cmocka_unit_test(test_keys),
+	    cmocka_unit_test(test_names_unique),  cmocka_unit_test(test_entries_complete),
+	    cmocka_unit_test(test_keys),	  cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_generic_kinds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
