@@ -312,8 +312,11 @@ static int parse_node_options(int argc, char **argv, struct cli *cli, struct con
 			r = getopt_error(c, argv, prev, err, "");
 			break;
 		}
-		if (o->action == OPT_ACT_HELP || o->action == OPT_ACT_VERSION) {
-			*(o->action == OPT_ACT_HELP ? &cli->help : &cli->version) = true;
+		if (o->action == OPT_ACT_HELP || o->action == OPT_ACT_VERSION ||
+		    o->action == OPT_ACT_DUMP) {
+			*(o->action == OPT_ACT_HELP	 ? &cli->help
+			  : o->action == OPT_ACT_VERSION ? &cli->version
+							 : &cli->dump_options) = true;
 			break;
 		}
 		if (o->action == OPT_ACT_CONFIG)
@@ -337,7 +340,7 @@ int config_parse_cli(int argc, char **argv, struct cli *cli, struct config_error
 	config_layer_init(&cli->layer);
 	err->msg[0] = '\0';
 	r = parse_node_options(argc, argv, cli, err);
-	if (r < 0 || cli->help || cli->version)
+	if (r < 0 || cli->help || cli->version || cli->dump_options)
 		return r;
 	if (optind < argc) {
 		const char *name = argv[optind];
@@ -402,8 +405,8 @@ void cli_print_version(FILE *out)
 	fprintf(out, "meshvpn %s\n", MESHVPN_VERSION);
 }
 
-/* One entry per line of the --help text. */
-static const char *const help_text[] = {
+/* The head of the --help text; the options follow from the table. */
+static const char *const help_usage[] = {
     "meshvpn " MESHVPN_VERSION " - peer-to-peer mesh VPN, wire compatible with VpnCloud 2.3",
     "",
     "Usage:",
@@ -418,80 +421,70 @@ static const char *const help_text[] = {
     "",
     "Options override the --config file; repeatable options add to the file's lists.",
     "Lists may also be given comma-separated (--claim 10.0.0.0/24,10.1.0.0/24).",
-    "",
-    "Configuration:",
-    "      --config FILE          read settings from a VpnCloud 2.x YAML file",
-    "",
-    "Device:",
-    "  -t, --type tun|tap         device type (default tun)",
-    "  -d, --device NAME          device name, %d = a free number "
-    "(default " CONFIG_DEFAULT_DEVICE_NAME ")",
-    "      --device-path PATH     TUN/TAP clone device (default " CONFIG_DEFAULT_DEVICE_PATH ")",
-    "      --fix-rp-filter        set rp_filter to 1 for the device if needed",
-    "      --ip ADDR[/LEN]        IPv4 address (default /24) for the device; brings it up",
-    "      --ifup COMMAND         shell command run after the device is set up",
-    "      --ifdown COMMAND       shell command run at shutdown",
-    "",
-    "Crypto:",
-    "  -p, --password TEXT        derive the key pair from TEXT (env PASSWORD)",
-    "      --private-key, --key KEY",
-    "                             base62 private key (env PRIVATE_KEY); not with --password",
-    "      --public-key KEY       own public key, checked against the private key",
-    "      --trusted-key, --trust KEY[,KEY..]",
-    "                             trust this public key (repeatable; default: own key)",
-    "      --algorithm, --algo NAME[,NAME..]",
-    "                             allow plain, aes128, aes256 or chacha20 (repeatable;",
-    "                             default aes128, aes256, chacha20)",
-    "",
-    "Network:",
-    "  -l, --listen ADDR          PORT, IP, IP:PORT or [IPv6]:PORT (default 3210);",
-    "                             ws://HOST[:PORT][/PATH] proxy: not implemented yet",
-    "                             (default 3210)",
-    "  -c, --peer, --connect HOST[:PORT]",
-    "                             peer to connect to and keep connected (repeatable)",
-    "      --advertise_addresses, --advertise-addresses ADDR[,ADDR..]",
-    "                             extra own addresses to announce to peers",
-    "      --no-port-forwarding   do not map the port with UPnP",
-    "      --peer-timeout SECS    drop silent peers after SECS (default 300)",
-    "      --keepalive SECS       at most SECS between keepalives",
-    "                             (default max(peer-timeout/2 - 60, 1))",
-    "",
-    "Forwarding:",
-    "  -m, --mode MODE            normal, hub, switch or router (default normal)",
-    "      --claim ADDR/LEN[,..]  address range served by this node (repeatable)",
-    "      --no-auto-claim        do not claim the device's IPv4 address",
-    "      --switch-timeout SECS  lifetime of learned addresses (default 300)",
-    "",
-    "Beacons:",
-    "      --beacon-store PATH|\"|CMD\"",
-    "                             publish beacons to a file or a shell command",
-    "      --beacon-load PATH|\"|CMD\"",
-    "                             read beacons from a file or a shell command",
-    "      --beacon-interval SECS store/load period (default 3600)",
-    "      --beacon-password TEXT beacon obfuscation password",
-    "",
-    "Process:",
-    "      --daemon               run in the background",
-    "      --pid-file FILE        write the process id (with --daemon)",
-    "      --user USER            switch to USER after start-up",
-    "      --group GROUP          switch to GROUP after start-up",
-    "      --log-file FILE        also log to FILE",
-    "      --stats-file FILE      write statistics to FILE every minute",
-    "      --statsd-server HOST:PORT",
-    "                             send statistics to statsd",
-    "      --statsd-prefix TEXT   statsd key prefix (default " CONFIG_DEFAULT_STATSD_PREFIX ")",
-    "      --hook [EVENT:]SCRIPT  run SCRIPT for EVENT, or for every event (repeatable);",
-    "                             events: device_setup, device_configured, vpn_started,",
-    "                             peer_connecting, peer_connected, peer_disconnected,",
-    "                             vpn_shutdown",
-    "  -v, --verbose              debug output",
-    "  -q, --quiet                errors only",
-    "  -h, --help                 this text",
-    "      --version              print the version",
 };
+
+#define HELP_COLUMN 29 /* where the descriptions start */
+
+static bool in_help(const struct opt *o)
+{
+	return o->names[0] && !(o->flags & OPT_HIDDEN);
+}
+
+/* "  -c, --peer, --connect HOST[:PORT]" and the description, next to it or below. */
+static void print_option(FILE *out, const struct opt *o)
+{
+	const char *h = o->help ? o->help : "";
+	int n;
+
+	n = fprintf(out, "  %c%c%s", o->short_name ? '-' : ' ', o->short_name ? o->short_name : ' ',
+		    o->short_name ? ", " : "  ");
+	for (size_t j = 0; j < OPT_MAX_NAMES && o->names[j]; j++)
+		n += fprintf(out, "%s--%s", j ? ", " : "", o->names[j]);
+	if (o->arg)
+		n += fprintf(out, " %s", o->arg);
+	if (n >= HELP_COLUMN)
+		n = fprintf(out, "\n") - 1;
+	for (;;) {
+		const char *nl = strchr(h, '\n');
+		int len = nl ? (int)(nl - h) : (int)strlen(h);
+
+		fprintf(out, "%*s%.*s\n", HELP_COLUMN - n, "", len, h);
+		if (!nl)
+			break;
+		h = nl + 1;
+		n = 0;
+	}
+}
 
 void cli_print_help(FILE *out)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(help_text); i++)
-		fprintf(out, "%s\n", help_text[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(help_usage); i++)
+		fprintf(out, "%s\n", help_usage[i]);
+	for (int sec = 0; sec < OPT_SEC_COUNT; sec++) {
+		fprintf(out, "\n%s:\n", opt_section_title(sec));
+		for (size_t i = 0; i < opt_count; i++)
+			if (in_help(&opt_table[i]) && opt_table[i].section == (enum opt_section)sec)
+				print_option(out, &opt_table[i]);
+	}
+}
+
+void cli_print_options(FILE *out)
+{
+	for (size_t i = 0; i < opt_count; i++) {
+		const struct opt *o = &opt_table[i];
+
+		if (o->flags & OPT_HIDDEN)
+			continue;
+		for (size_t j = 0; j < OPT_MAX_NAMES && o->names[j]; j++)
+			fprintf(out, "long %s\n", o->names[j]);
+		if (o->short_name)
+			fprintf(out, "short %c\n", o->short_name);
+		if (o->key)
+			fprintf(out, "key %s\n", o->key);
+	}
+	for (int ev = 0; ev < CONFIG_HOOK_COUNT; ev++)
+		fprintf(out, "event %s\n", config_hook_event_name(ev));
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(out, "command %s\n", commands[i].name);
+	fprintf(out, "command help\n");
 }

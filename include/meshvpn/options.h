@@ -3,7 +3,8 @@
  * options.h - the one table of settings. Each entry describes one setting once: its
  * command-line names, its key in the YAML file, how its value is parsed and checked, and
  * where it is stored in struct config. The command line (cli.c) and the file loader
- * (config.c), merging, freeing and the defaults are built from it; adding an option is one entry
+ * (config.c), merging, freeing, the defaults, --help and the man-page check
+ * (--dump-options) are built from it; adding an option is one entry
  * (plus its struct config field and its man page text).
  */
 #ifndef MESHVPN_OPTIONS_H
@@ -36,6 +37,7 @@ enum opt_kind {
 enum opt_flag {
 	OPT_SWITCH = 1u << 0, /* command line: takes no value and stores .sw */
 	OPT_COMMAS = 1u << 1, /* command line: the value is a comma-separated list */
+	OPT_HIDDEN = 1u << 2, /* not in --help and --dump-options (for tests and tools) */
 };
 
 /* What cli.c does for an OPT_ACTION entry. */
@@ -44,6 +46,19 @@ enum opt_action {
 	OPT_ACT_CONFIG,	 /* --config FILE */
 	OPT_ACT_HELP,	 /* -h, --help */
 	OPT_ACT_VERSION, /* --version */
+	OPT_ACT_DUMP,	 /* --dump-options: every name and key, for the man-page check */
+};
+
+/* The sections of --help, in this order. */
+enum opt_section {
+	OPT_SEC_CONFIG = 0,
+	OPT_SEC_DEVICE,
+	OPT_SEC_CRYPTO,
+	OPT_SEC_NETWORK,
+	OPT_SEC_FORWARDING,
+	OPT_SEC_BEACONS,
+	OPT_SEC_PROCESS,
+	OPT_SEC_COUNT,
 };
 
 /* Checks a text value (OPT_STR, OPT_SECRET, OPT_STRLIST); 0 or -EINVAL with why->msg. */
@@ -70,19 +85,24 @@ struct opt {
 	unsigned sw;		   /* OPT_SWITCH: the value stored (bool or enum) */
 	const char *const *values; /* OPT_ENUM: the names, indexed by value */
 	size_t n_values;
-	const char *what;   /* in messages: "mode", "peers" (lists: plural) */
-	const char *def;    /* the default (config_init), as text; NULL = none */
-	opt_check_fn check; /* value checker, NULL = any text */
-	opt_parse_fn parse; /* OPT_VEC, OPT_SET */
-	opt_set_fn set;	    /* OPT_CUSTOM */
-	opt_merge_fn merge; /* OPT_CUSTOM */
-	opt_set_fn cli_set; /* special command-line form, instead of the generic one */
+	const char *what;	  /* in messages: "mode", "peers" (lists: plural) */
+	const char *def;	  /* the default (config_init), as text; NULL = none */
+	opt_check_fn check;	  /* value checker, NULL = any text */
+	opt_parse_fn parse;	  /* OPT_VEC, OPT_SET */
+	opt_set_fn set;		  /* OPT_CUSTOM */
+	opt_merge_fn merge;	  /* OPT_CUSTOM */
+	opt_set_fn cli_set;	  /* special command-line form, instead of the generic one */
+	enum opt_section section; /* --help: */
+	const char *arg;	  /* the value's name ("FILE"); NULL for a switch */
+	const char *help;	  /* the description; '\n' starts another line */
 };
 
 /* The table, in --help order. */
 extern const struct opt opt_table[];
 extern const size_t opt_count;
 
+/* "Device" for OPT_SEC_DEVICE */
+const char *opt_section_title(enum opt_section s);
 /* The setting with that key in the file, or NULL. */
 const struct opt *opt_by_key(const char *key);
 /* True for the list kinds (OPT_STRLIST, OPT_VEC, OPT_SET). */

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "meshvpn/cli.h"
+#include "meshvpn/options.h"
 
 #define A1_SEED_B62 "OcNT14Czd82FN9R7Bms8WW0ZX50TO7SoA99yGK2Rmyz"
 #define A1_PUB_B62  "PQGYPnaB8PV2qWtxGtN9wibSKzYbSwbQh1s9b5syjch"
@@ -494,6 +495,71 @@ static void test_help_version(void **state)
 	free(text);
 }
 
+static char *capture(void (*print)(FILE *out))
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	print(f);
+	fclose(f);
+	return text;
+}
+
+/* --help and --dump-options come from the table: every visible option is in both. */
+static void test_help_from_table(void **state)
+{
+	(void)state;
+	char *help = capture(cli_print_help), *lines = capture(cli_print_options);
+	char want[128], *dump = malloc(strlen(lines) + 2);
+
+	assert_non_null(dump);
+	sprintf(dump, "\n%s", lines); /* every line starts after a newline */
+
+	for (size_t i = 0; i < opt_count; i++) {
+		const struct opt *o = &opt_table[i];
+		bool hidden = (o->flags & OPT_HIDDEN) != 0;
+
+		for (size_t j = 0; j < OPT_MAX_NAMES && o->names[j]; j++) {
+			snprintf(want, sizeof(want), "--%s", o->names[j]);
+			assert_true(!strstr(help, want) == hidden);
+			snprintf(want, sizeof(want), "\nlong %s\n", o->names[j]);
+			assert_true(!strstr(dump, want) == hidden);
+		}
+		if (o->names[0] && !hidden) {
+			assert_non_null(o->help);
+			snprintf(want, sizeof(want), "\n%s:\n", opt_section_title(o->section));
+			assert_non_null(strstr(help, want));
+		}
+		if (o->short_name) {
+			snprintf(want, sizeof(want), "  -%c, --%s", o->short_name, o->names[0]);
+			assert_non_null(strstr(help, want));
+			snprintf(want, sizeof(want), "\nshort %c\n", o->short_name);
+			assert_non_null(strstr(dump, want));
+		}
+		if (o->key) {
+			snprintf(want, sizeof(want), "\nkey %s\n", o->key);
+			assert_non_null(strstr(dump, want));
+		}
+	}
+	assert_non_null(strstr(dump, "\nevent peer_disconnected\n"));
+	assert_non_null(strstr(dump, "\ncommand ws-proxy\n"));
+	assert_non_null(strstr(dump, "\ncommand help\n"));
+	/* a description that does not fit next to the option goes below it */
+	assert_non_null(strstr(help, "\n      --private-key, --key KEY\n"
+				     "                             base62 private key"));
+	assert_non_null(strstr(help, "\n      --beacon-interval SECS store/load period"));
+	free(help);
+	free(lines);
+	free(dump);
+
+	struct cli cli;
+	assert_int_equal(PARSE(&cli, "-v", "--dump-options", "--bogus"), 0);
+	assert_true(cli.dump_options);
+	cli_free(&cli);
+}
+
 static char *write_temp(const char *text)
 {
 	static char path[64];
@@ -636,6 +702,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_env, setup),
 	    cmocka_unit_test_setup(test_subcommands, setup),
 	    cmocka_unit_test_setup(test_help_version, setup),
+	    cmocka_unit_test_setup(test_help_from_table, setup),
 	    cmocka_unit_test_setup(test_build, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
