@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "meshvpn/cli.h"
+#include "meshvpn/config_load.h"
 #include "meshvpn/options.h"
 
 static const struct option genkey_opts[] = {

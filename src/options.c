@@ -292,6 +292,38 @@ const struct opt *opt_by_key(const char *key)
 	return NULL;
 }
 
+int opt_map_keys(struct opt_map *m, const char *prefix)
+{
+	size_t plen = strlen(prefix);
+
+	m->n = 0;
+	snprintf(m->where, sizeof(m->where), "%.*s", plen ? (int)plen - 1 : 4,
+		 plen ? prefix : "root");
+	for (size_t i = 0; i < opt_count; i++) {
+		const char *key = opt_table[i].key, *rest, *dot;
+		size_t len, j;
+
+		if (!key || strncmp(key, prefix, plen) != 0)
+			continue;
+		rest = key + plen;
+		dot = strchr(rest, '.');
+		len = dot ? (size_t)(dot - rest) : strlen(rest);
+		for (j = 0;
+		     j < m->n && (strlen(m->names[j]) != len || memcmp(m->names[j], rest, len));
+		     j++)
+			;
+		if (j < m->n)
+			continue; /* another key of a section already listed */
+		if (m->n == OPT_MAP_MAX || len >= OPT_KEY_LEN)
+			return -E2BIG;
+		memcpy(m->names[m->n], rest, len);
+		m->names[m->n][len] = '\0';
+		m->cands[m->n] = m->names[m->n];
+		m->opt[m->n++] = dot ? NULL : &opt_table[i];
+	}
+	return 0;
+}
+
 bool opt_is_list(const struct opt *o)
 {
 	return o->kind == OPT_STRLIST || o->kind == OPT_VEC || o->kind == OPT_SET;

@@ -2,8 +2,8 @@
 /*
  * options.h - the one table of settings. Each entry describes one setting once: its
  * command-line names, its key in the YAML file, how its value is parsed and checked, and
- * where it is stored in struct config. The command line (cli.c) and the file loader
- * (config.c), merging, freeing, the defaults, --help and the man-page check
+ * where it is stored in struct config. The command line (cli.c), the file loader
+ * (config_load.c), merging, freeing, the defaults, --help and the man-page check
  * (--dump-options) are built from it; adding an option is one entry
  * (plus its struct config field and its man page text).
  */
@@ -17,7 +17,9 @@
 #include "config.h"
 #include "util.h"
 
-#define OPT_MAX_NAMES 3 /* long names per setting: the canonical one and aliases */
+#define OPT_MAX_NAMES 3	 /* long names per setting: the canonical one and aliases */
+#define OPT_MAP_MAX   32 /* keys in one map of the file */
+#define OPT_KEY_LEN   32 /* bytes of one component of a key, with the NUL */
 
 /* How a setting's value is stored in struct config (and so parsed and merged). */
 enum opt_kind {
@@ -105,6 +107,20 @@ extern const size_t opt_count;
 const char *opt_section_title(enum opt_section s);
 /* The setting with that key in the file, or NULL. */
 const struct opt *opt_by_key(const char *key);
+/*
+ * The keys of one map of the file, from the table: the settings whose key is prefix plus
+ * one more component, and the sections (maps) below prefix, in table order.
+ */
+struct opt_map {
+	char where[OPT_KEY_LEN]; /* for messages: "root", "device" */
+	size_t n;
+	char names[OPT_MAP_MAX][OPT_KEY_LEN];
+	const char *cands[OPT_MAP_MAX];	    /* = names, for suggestions */
+	const struct opt *opt[OPT_MAP_MAX]; /* NULL: a section */
+};
+/* Fills m for prefix "" (the top level) or "section."; -E2BIG if the table has too many. */
+int opt_map_keys(struct opt_map *m, const char *prefix) WUR;
+
 /* True for the list kinds (OPT_STRLIST, OPT_VEC, OPT_SET). */
 bool opt_is_list(const struct opt *o);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "meshvpn/config_load.h"
 #include "meshvpn/options.h"
 
 #define A1_PUB_B62 "PQGYPnaB8PV2qWtxGtN9wibSKzYbSwbQh1s9b5syjch"
@@ -131,6 +132,22 @@ static void test_keys(void **state)
 		assert_int_equal(config_load_buffer(&cfg, yaml, strlen(yaml), "t", &err), 0);
 		config_free(&cfg);
 	}
+	/* the maps of the file: sections once, in table order, where the first key is */
+	struct opt_map m;
+	assert_int_equal(opt_map_keys(&m, ""), 0);
+	assert_string_equal(m.where, "root");
+	assert_string_equal(m.names[0], "device");
+	assert_null(m.opt[0]);
+	for (size_t i = 1; i < m.n; i++)
+		assert_string_not_equal(m.names[i], "device");
+	assert_int_equal(opt_map_keys(&m, "beacon."), 0);
+	assert_string_equal(m.where, "beacon");
+	assert_int_equal(m.n, 4);
+	assert_string_equal(m.names[2], "interval");
+	assert_ptr_equal(m.opt[2], opt_by_key("beacon.interval"));
+	assert_int_equal(opt_map_keys(&m, "nothing."), 0);
+	assert_int_equal(m.n, 0);
+
 	/* a key in the wrong section is unknown there */
 	struct config cfg;
 	struct config_error err;
