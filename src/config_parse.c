@@ -338,12 +338,12 @@ int config_parse_listen(const char *s, uint16_t default_port, struct config_list
 			struct config_error *why)
 {
 	char b[CONFIG_SHOW_LEN], auth[300];
-	const char *sep;
+	bool tls = strncasecmp(s, "wss://", 6) == 0;
 
 	memset(out, 0, sizeof(*out));
 	out->path = "";
-	if (strncasecmp(s, "ws://", 5) == 0) {
-		const char *a = s + 5;
+	if (tls || strncasecmp(s, "ws://", 5) == 0) {
+		const char *a = s + (tls ? 6 : 5);
 		const char *slash = strchr(a, '/');
 		size_t n = slash ? (size_t)(slash - a) : strlen(a);
 
@@ -351,22 +351,21 @@ int config_parse_listen(const char *s, uint16_t default_port, struct config_list
 			goto bad_url;
 		memcpy(auth, a, n);
 		auth[n] = '\0';
-		if (addr_split_host_port(auth, CONFIG_WS_DEFAULT_PORT, out->host, sizeof(out->host),
-					 &out->port) < 0 ||
+		if (addr_split_host_port(auth,
+					 tls ? CONFIG_WSS_DEFAULT_PORT : CONFIG_WS_DEFAULT_PORT,
+					 out->host, sizeof(out->host), &out->port) < 0 ||
 		    !valid_host(auth, out->host) || out->port == 0)
 			goto bad_url;
 		out->ws = true;
+		out->tls = tls;
 		out->path = slash ? slash : "";
 		return 0;
 	}
-	if (strncasecmp(s, "wss://", 6) == 0)
-		return config_fail(why, -EINVAL, "'%s': wss:// is not supported, use ws://",
-				   config_show(b, s));
-	sep = strstr(s, "://");
-	if (sep)
-		return config_fail(why, -EINVAL,
-				   "'%s': unsupported URL scheme (only ws:// is supported)",
-				   config_show(b, s));
+	if (strstr(s, "://"))
+		return config_fail(
+		    why, -EINVAL,
+		    "'%s': unsupported URL scheme (only ws:// and wss:// are supported)",
+		    config_show(b, s));
 	if (addr_parse(s, default_port, &out->addr) < 0)
 		return config_fail(
 		    why, -EINVAL,
@@ -375,7 +374,9 @@ int config_parse_listen(const char *s, uint16_t default_port, struct config_list
 		    config_show(b, s));
 	return 0;
 bad_url:
+	memset(out, 0, sizeof(*out));
+	out->path = "";
 	return config_fail(why, -EINVAL,
-			   "invalid WebSocket URL '%s' (expected ws://HOST[:PORT][/PATH])",
-			   config_show(b, s));
+			   "invalid WebSocket URL '%s' (expected %s://HOST[:PORT][/PATH])",
+			   config_show(b, s), tls ? "wss" : "ws");
 }

@@ -166,8 +166,11 @@ const struct opt opt_table[] = {
     {.names = {"listen"}, .key = "listen", .short_name = 'l', .kind = OPT_STR, FIELD(listen),
      .def = CONFIG_DEFAULT_LISTEN, .check = check_listen, .section = OPT_SEC_NETWORK, .arg = "ADDR",
      .help = "PORT, IP, IP:PORT or [IPv6]:PORT (default 3210);\n"
-             "ws://HOST[:PORT][/PATH] proxy: not implemented yet\n"
-             "(default 3210)"},
+             "ws[s]://HOST[:PORT][/PATH] proxy: not implemented yet"},
+    {.names = {"ws-ca"}, .key = "ws-ca", .kind = OPT_STR, FIELD(ws_ca), .check = check_nonempty,
+     .section = OPT_SEC_NETWORK, .arg = "FILE",
+     .help = "CA certificates (PEM) to verify a wss:// proxy with\n"
+             "(default: the system's; always verified)"},
     {.names = {"peer", "connect"}, .key = "peers", .short_name = 'c', .kind = OPT_STRLIST,
      FIELD(peers), .what = "peers", .check = check_hostport, .section = OPT_SEC_NETWORK,
      .arg = "HOST[:PORT]", .help = "peer to connect to and keep connected (repeatable)"},

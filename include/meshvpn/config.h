@@ -77,7 +77,8 @@ struct config {
 	size_t n_algorithms; /* 0 = default; config_validate fills AES128, AES256, CHACHA20 */
 
 	/* network */
-	char *listen; /* "PORT", "IP[:PORT]", "[v6]:PORT" or "ws://HOST[:PORT][/PATH]" */
+	char *listen; /* "PORT", "IP[:PORT]", "[v6]:PORT" or "ws[s]://HOST[:PORT][/PATH]" */
+	char *ws_ca;  /* CA certificates (PEM file) for a wss:// proxy; NULL = the system's */
 	struct config_strlist peers; /* "host[:port]", syntax checked, resolved at runtime */
 	uint32_t peer_timeout;
 	uint32_t keepalive; /* after config_validate: explicit or max(peer_timeout/2 - 60, 1) */

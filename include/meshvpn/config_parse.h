@@ -16,6 +16,7 @@
 #define CONFIG_IFNAME_MAX	 15 /* IFNAMSIZ - 1 */
 #define CONFIG_DEFAULT_IP_PREFIX 24
 #define CONFIG_WS_DEFAULT_PORT	 80
+#define CONFIG_WSS_DEFAULT_PORT	 443
 
 /* A message for the user that names file:line and key, or the option. */
 struct config_error {
@@ -76,13 +77,17 @@ int config_check_hostport(const char *s, bool port_required, struct config_error
 
 /* A parsed listen value (CONFIG.md 3). */
 struct config_listen {
-	bool ws;	  /* a ws:// proxy URL */
+	bool ws;	  /* a ws:// or wss:// proxy URL */
+	bool tls;	  /* wss://: WebSocket over TLS, the proxy's certificate verified */
 	struct addr addr; /* !ws: the socket address (:: = all addresses) */
 	char host[256];	  /* ws: host name or IP, without brackets */
-	uint16_t port;	  /* ws: port, 80 if omitted */
+	uint16_t port;	  /* ws: port; if omitted 80 (ws://) or 443 (wss://) */
 	const char *path; /* ws: "/..." part of the input (borrowed), "" if none */
 };
-/* Parses "PORT", "*:PORT", "IP[:PORT]", "[v6]:PORT" or "ws://HOST[:PORT][/PATH]". */
+/*
+ * Parses "PORT", "*:PORT", "IP[:PORT]", "[v6]:PORT", "ws://HOST[:PORT][/PATH]" or
+ * "wss://HOST[:PORT][/PATH]" (scheme case-insensitive).
+ */
 int config_parse_listen(const char *s, uint16_t default_port, struct config_listen *out,
 			struct config_error *why) WUR;
 

@@ -571,6 +571,40 @@ static char *write_temp(const char *text)
 	return path;
 }
 
+/* --ws-ca and wss:// listen addresses; TLS verification cannot be switched off. */
+static void test_websocket(void **state)
+{
+	(void)state;
+	struct cli cli;
+	struct config cfg;
+	char *path = write_temp("crypto:\n  password: pw\nws-ca: /file/ca.pem\n");
+
+	assert_int_equal(PARSE(&cli, "-l", "wss://proxy:8443/p", "--ws-ca", "/etc/ca.pem"), 0);
+	assert_string_equal(cli.layer.listen, "wss://proxy:8443/p");
+	assert_string_equal(cli.layer.ws_ca, "/etc/ca.pem");
+	cli_free(&cli);
+	expect_fail("option --ws-ca: must not be empty", PARSE(&cli, "--ws-ca="), &cli);
+	expect_fail("option --ws-ca requires a value", PARSE(&cli, "--ws-ca"), &cli);
+	expect_fail("unknown or ambiguous option '--ws-insecure' (try --help)",
+		    PARSE(&cli, "--ws-insecure"), &cli);
+	expect_fail("option --listen: invalid WebSocket URL 'wss://' (expected "
+		    "wss://HOST[:PORT][/PATH])",
+		    PARSE(&cli, "--listen", "wss://"), &cli);
+
+	/* the file's ws-ca, replaced by the option */
+	assert_int_equal(PARSE(&cli, "--config", path), 0);
+	assert_int_equal(config_build(&cfg, &cli, &err), 0);
+	assert_string_equal(cfg.ws_ca, "/file/ca.pem");
+	config_free(&cfg);
+	cli_free(&cli);
+	assert_int_equal(PARSE(&cli, "--config", path, "--ws-ca", "/cli/ca.pem"), 0);
+	assert_int_equal(config_build(&cfg, &cli, &err), 0);
+	assert_string_equal(cfg.ws_ca, "/cli/ca.pem");
+	config_free(&cfg);
+	cli_free(&cli);
+	unlink(path);
+}
+
 static void test_build(void **state)
 {
 	(void)state;
@@ -698,6 +732,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_hooks, setup),
 	    cmocka_unit_test_setup(test_bad_values, setup),
 	    cmocka_unit_test_setup(test_checks_as_file, setup),
+	    cmocka_unit_test_setup(test_websocket, setup),
 	    cmocka_unit_test_setup(test_conflicts, setup),
 	    cmocka_unit_test_setup(test_env, setup),
 	    cmocka_unit_test_setup(test_subcommands, setup),

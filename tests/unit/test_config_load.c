@@ -305,11 +305,11 @@ static void test_errors_values(void **state)
 	expect_error("device:\n  name: 'a b'\n",
 		     "test.net:2: 'device.name': invalid device name 'a b' (no '/', ':' or white "
 		     "space)");
-	expect_error("listen: 'wss://proxy'\n",
-		     "test.net:1: 'listen': 'wss://proxy': wss:// is not supported, use ws://");
+	expect_error("listen: 'wss://'\n", "test.net:1: 'listen': invalid WebSocket URL 'wss://' "
+					   "(expected wss://HOST[:PORT][/PATH])");
 	expect_error("listen: 'http://proxy'\n",
 		     "test.net:1: 'listen': 'http://proxy': "
-		     "unsupported URL scheme (only ws:// is supported)");
+		     "unsupported URL scheme (only ws:// and wss:// are supported)");
 	expect_error("listen: 'ws://'\n", "test.net:1: 'listen': invalid WebSocket URL 'ws://' "
 					  "(expected ws://HOST[:PORT][/PATH])");
 	expect_error("listen: 70000\n",
@@ -517,6 +517,26 @@ static void test_list_limit(void **state)
 	free(yaml);
 }
 
+/* A WebSocket proxy over TLS, verified with the system's CAs or the ws-ca file. */
+static void test_websocket(void **state)
+{
+	(void)state;
+	struct config cfg;
+
+	assert_int_equal(load(&cfg, "listen: wss://proxy.example/vpn\nws-ca: /etc/x/ca.pem\n"), 0);
+	assert_string_equal(cfg.listen, "wss://proxy.example/vpn");
+	assert_string_equal(cfg.ws_ca, "/etc/x/ca.pem");
+	config_free(&cfg);
+	assert_int_equal(load(&cfg, "ws-ca: ~\n"), 0);
+	assert_null(cfg.ws_ca);
+	config_free(&cfg);
+	expect_error("ws-ca: ''\n", "test.net:1: 'ws-ca': must not be empty");
+	expect_error("ws-ca: [a]\n", "test.net:1: 'ws-ca': expected a string, found a list");
+	expect_error("ws_ca: x\n",
+		     "test.net:1: unknown key 'ws_ca' in 'root' (did you mean 'ws-ca'?)");
+	expect_error("ws-insecure: true\n", "test.net:1: unknown key 'ws-insecure' in 'root'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -525,6 +545,7 @@ int main(void)
 	    cmocka_unit_test(test_errors_values),  cmocka_unit_test(test_errors_duplicates_syntax),
 	    cmocka_unit_test(test_errors_v1),	   cmocka_unit_test(test_load_file),
 	    cmocka_unit_test(test_example_file),   cmocka_unit_test(test_list_limit),
+	    cmocka_unit_test(test_websocket),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -87,10 +87,50 @@ static void test_value_parsers(void **state)
 	assert_string_equal(config_device_type_name(CONFIG_DEVICE_TAP), "tap");
 }
 
+static void test_listen_wss(void **state)
+{
+	(void)state;
+	struct config_listen l;
+	struct config_error why;
+
+	assert_int_equal(config_parse_listen("wss://proxy.example", 3210, &l, &why), 0);
+	assert_true(l.ws);
+	assert_true(l.tls);
+	assert_string_equal(l.host, "proxy.example");
+	assert_int_equal(l.port, 443);
+	assert_string_equal(l.path, "");
+	assert_int_equal(config_parse_listen("WSS://[2001:db8::1]:8443/a/b", 3210, &l, &why), 0);
+	assert_true(l.tls);
+	assert_string_equal(l.host, "2001:db8::1");
+	assert_int_equal(l.port, 8443);
+	assert_string_equal(l.path, "/a/b");
+	assert_int_equal(config_parse_listen("wss://10.0.0.1/", 3210, &l, &why), 0);
+	assert_string_equal(l.host, "10.0.0.1");
+	assert_string_equal(l.path, "/");
+	/* ws:// keeps port 80 and no TLS */
+	assert_int_equal(config_parse_listen("ws://p", 3210, &l, &why), 0);
+	assert_true(l.ws);
+	assert_false(l.tls);
+	assert_int_equal(l.port, 80);
+
+	assert_int_equal(config_parse_listen("wss://h:0", 3210, &l, &why), -EINVAL);
+	assert_string_equal(
+	    why.msg, "invalid WebSocket URL 'wss://h:0' (expected wss://HOST[:PORT][/PATH])");
+	assert_false(l.ws || l.tls);
+	assert_int_equal(config_parse_listen("wss:///x", 3210, &l, &why), -EINVAL);
+	assert_int_equal(config_parse_listen("wss://h h", 3210, &l, &why), -EINVAL);
+	assert_int_equal(config_parse_listen("wss://h:70000", 3210, &l, &why), -EINVAL);
+	assert_int_equal(config_parse_listen("wss:/h", 3210, &l, &why), -EINVAL);
+	assert_int_equal(config_parse_listen("https://h", 3210, &l, &why), -EINVAL);
+	assert_string_equal(why.msg, "'https://h': unsupported URL scheme (only ws:// and wss:// "
+				     "are supported)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_value_parsers),
+	    cmocka_unit_test(test_listen_wss),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
