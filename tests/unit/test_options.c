@@ -177,6 +177,13 @@ static void test_defaults(void **state)
 		if (opt_set(o, &l, o->def, &why) != 0)
 			print_error("default of %s: %s\n", o->key, why.msg);
 		assert_int_equal(opt_set(o, &l, o->def, &why), 0);
+		/* a default that --help names is the table's */
+		const char *d = o->help ? strstr(o->help, "(default ") : NULL;
+		if (d) {
+			d += strlen("(default ");
+			assert_memory_equal(d, o->def, strlen(o->def));
+			assert_int_equal(d[strlen(o->def)], ')');
+		}
 		if (o->kind == OPT_STR)
 			assert_string_equal(*(char **)((char *)&cfg + o->off), o->def);
 		else
