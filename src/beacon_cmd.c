@@ -12,7 +12,7 @@
 
 #include "meshvpn/beacon.h"
 #include "meshvpn/beacon_cmd.h"
-#include "meshvpn/config.h"
+#include "meshvpn/config_load.h"
 
 #define INPUT_MAX    (64u << 20) /* bytes of text decode reads */
 #define PASSWORD_MAX 4096	 /* bytes of a --password-file line */

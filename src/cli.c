@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-/* cli.c - VpnCloud 2.3 compatible command line, environment, help text, config building. */
+/*
+ * cli.c - VpnCloud 2.3 compatible command line (getopt built from the options table),
+ * environment, subcommands, help text, config building.
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -9,91 +12,8 @@
 #include <sodium.h>
 
 #include "meshvpn/cli.h"
-
-enum {
-	OPT_CONFIG = 256,
-	OPT_DEVICE_PATH,
-	OPT_FIX_RP_FILTER,
-	OPT_PRIVATE_KEY,
-	OPT_PUBLIC_KEY,
-	OPT_TRUSTED_KEY,
-	OPT_ALGORITHM,
-	OPT_CLAIM,
-	OPT_NO_AUTO_CLAIM,
-	OPT_PEER_TIMEOUT,
-	OPT_KEEPALIVE,
-	OPT_SWITCH_TIMEOUT,
-	OPT_BEACON_STORE,
-	OPT_BEACON_LOAD,
-	OPT_BEACON_INTERVAL,
-	OPT_BEACON_PASSWORD,
-	OPT_IP,
-	OPT_ADVERTISE,
-	OPT_IFUP,
-	OPT_IFDOWN,
-	OPT_NO_PORT_FORWARDING,
-	OPT_DAEMON,
-	OPT_PID_FILE,
-	OPT_STATS_FILE,
-	OPT_STATSD_SERVER,
-	OPT_STATSD_PREFIX,
-	OPT_USER,
-	OPT_GROUP,
-	OPT_LOG_FILE,
-	OPT_HOOK,
-	OPT_VERSION,
-};
-
-/* The first entry for each value is its canonical name (used in messages). */
-static const struct option node_opts[] = {
-    {"config", required_argument, NULL, OPT_CONFIG},
-    {"type", required_argument, NULL, 't'},
-    {"device", required_argument, NULL, 'd'},
-    {"device-path", required_argument, NULL, OPT_DEVICE_PATH},
-    {"fix-rp-filter", no_argument, NULL, OPT_FIX_RP_FILTER},
-    {"mode", required_argument, NULL, 'm'},
-    {"password", required_argument, NULL, 'p'},
-    {"private-key", required_argument, NULL, OPT_PRIVATE_KEY},
-    {"key", required_argument, NULL, OPT_PRIVATE_KEY},
-    {"public-key", required_argument, NULL, OPT_PUBLIC_KEY},
-    {"trusted-key", required_argument, NULL, OPT_TRUSTED_KEY},
-    {"trust", required_argument, NULL, OPT_TRUSTED_KEY},
-    {"algorithm", required_argument, NULL, OPT_ALGORITHM},
-    {"algo", required_argument, NULL, OPT_ALGORITHM},
-    {"claim", required_argument, NULL, OPT_CLAIM},
-    {"no-auto-claim", no_argument, NULL, OPT_NO_AUTO_CLAIM},
-    {"listen", required_argument, NULL, 'l'},
-    {"peer", required_argument, NULL, 'c'},
-    {"connect", required_argument, NULL, 'c'},
-    {"peer-timeout", required_argument, NULL, OPT_PEER_TIMEOUT},
-    {"keepalive", required_argument, NULL, OPT_KEEPALIVE},
-    {"switch-timeout", required_argument, NULL, OPT_SWITCH_TIMEOUT},
-    {"beacon-store", required_argument, NULL, OPT_BEACON_STORE},
-    {"beacon-load", required_argument, NULL, OPT_BEACON_LOAD},
-    {"beacon-interval", required_argument, NULL, OPT_BEACON_INTERVAL},
-    {"beacon-password", required_argument, NULL, OPT_BEACON_PASSWORD},
-    {"ip", required_argument, NULL, OPT_IP},
-    {"advertise_addresses", required_argument, NULL, OPT_ADVERTISE},
-    {"advertise-addresses", required_argument, NULL, OPT_ADVERTISE},
-    {"ifup", required_argument, NULL, OPT_IFUP},
-    {"ifdown", required_argument, NULL, OPT_IFDOWN},
-    {"no-port-forwarding", no_argument, NULL, OPT_NO_PORT_FORWARDING},
-    {"daemon", no_argument, NULL, OPT_DAEMON},
-    {"pid-file", required_argument, NULL, OPT_PID_FILE},
-    {"stats-file", required_argument, NULL, OPT_STATS_FILE},
-    {"statsd-server", required_argument, NULL, OPT_STATSD_SERVER},
-    {"statsd-prefix", required_argument, NULL, OPT_STATSD_PREFIX},
-    {"user", required_argument, NULL, OPT_USER},
-    {"group", required_argument, NULL, OPT_GROUP},
-    {"log-file", required_argument, NULL, OPT_LOG_FILE},
-    {"hook", required_argument, NULL, OPT_HOOK},
-    {"verbose", no_argument, NULL, 'v'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-static const char node_shortopts[] = "+:t:d:m:p:l:c:vqh";
+#include "meshvpn/config_load.h"
+#include "meshvpn/options.h"
 
 static const struct option genkey_opts[] = {
     {"password", required_argument, NULL, 'p'},
@@ -135,28 +55,6 @@ static int PRINTF(3, 4) fail(struct config_error *err, int code, const char *fmt
 	return code;
 }
 
-/* "--type" for 't' etc. */
-static const char *opt_name(const struct option *opts, int val, char buf[static 4])
-{
-	for (const struct option *o = opts; o->name; o++) {
-		if (o->val == val)
-			return o->name;
-	}
-	buf[0] = (char)val;
-	buf[1] = '\0';
-	return buf;
-}
-
-static int bad_opt(struct config_error *err, const struct option *opts, int val,
-		   const struct config_error *why, int r)
-{
-	char b[4];
-	const char *n = opt_name(opts, val, b);
-
-	fail(err, r, "option %s%s: %s", n[1] ? "--" : "-", n, why->msg);
-	return r;
-}
-
 static int set_str(char **dst, const char *v, bool secret)
 {
 	char *c = strdup(v);
@@ -172,15 +70,91 @@ static int set_str(char **dst, const char *v, bool secret)
 	return 0;
 }
 
-typedef int (*list_fn)(struct config *cfg, const char *s, struct config_error *why);
+/* getopt_long's value for a table entry: its short letter, else OPT_VAL_BASE + index. */
+#define OPT_VAL_BASE 256
 
-static int add_algo_cli(struct config *cfg, const char *s, struct config_error *why)
+static int opt_val(const struct opt *o)
 {
-	return config_add_algorithm(cfg, s, true, why);
+	return o->short_name ? o->short_name : OPT_VAL_BASE + (int)(o - opt_table);
 }
 
-/* Comma-separated values, each handed to fn; empty elements are errors. */
-static int add_list(struct config *cfg, const char *arg, list_fn fn, struct config_error *why)
+static const struct opt *opt_of_val(int c)
+{
+	for (size_t i = 0; i < opt_count; i++)
+		if (opt_val(&opt_table[i]) == c)
+			return &opt_table[i];
+	return NULL;
+}
+
+/* getopt_long's arrays built from the table: longs is allocated, shorts "+:t:d:...". */
+static int build_getopt(struct option **longs, char *shorts, size_t cap)
+{
+	size_t n = 0, k = 0, s = 0;
+
+	for (size_t i = 0; i < opt_count; i++)
+		for (size_t j = 0; j < OPT_MAX_NAMES && opt_table[i].names[j]; j++)
+			n++;
+	*longs = calloc(n + 1, sizeof(**longs));
+	if (!*longs)
+		return -ENOMEM;
+	shorts[s++] = '+'; /* stop at the first non-option: the subcommand */
+	shorts[s++] = ':'; /* a missing value is ':', not '?' */
+	for (size_t i = 0; i < opt_count; i++) {
+		const struct opt *o = &opt_table[i];
+		int has_arg = (o->flags & OPT_SWITCH) ? no_argument : required_argument;
+
+		for (size_t j = 0; j < OPT_MAX_NAMES && o->names[j]; j++)
+			(*longs)[k++] = (struct option){o->names[j], has_arg, NULL, opt_val(o)};
+		if (o->short_name && s + 3 <= cap) {
+			shorts[s++] = o->short_name;
+			if (has_arg == required_argument)
+				shorts[s++] = ':';
+		}
+	}
+	shorts[s] = '\0';
+	return 0;
+}
+
+/* "-v/--verbose" or "--daemon" */
+static const char *spell(const struct opt *o, char *buf, size_t len)
+{
+	if (o->short_name)
+		snprintf(buf, len, "-%c/--%s", o->short_name, o->names[0]);
+	else
+		snprintf(buf, len, "--%s", o->names[0]);
+	return buf;
+}
+
+/* A switch; two switches storing different values in one field exclude each other. */
+static int switch_option(struct config *l, const struct opt *o, struct config_error *err)
+{
+	char b1[64], b2[64];
+
+	if ((l->flags & o->has) && opt_get_uint(o, l) != o->sw) {
+		const struct opt *first = NULL, *second = NULL;
+
+		for (size_t i = 0; i < opt_count; i++) {
+			const struct opt *e = &opt_table[i];
+
+			if (!(e->flags & OPT_SWITCH) || e->off != o->off || e->kind != o->kind ||
+			    (e != o && e->sw != opt_get_uint(o, l)))
+				continue;
+			if (!first)
+				first = e;
+			else if (!second)
+				second = e;
+		}
+		if (first && second)
+			return fail(err, -EINVAL, "options %s and %s cannot be used together",
+				    spell(first, b1, sizeof(b1)), spell(second, b2, sizeof(b2)));
+	}
+	opt_set_switch(o, l);
+	return 0;
+}
+
+/* Comma-separated values, each appended; empty elements are errors. */
+static int add_list(struct config *l, const struct opt *o, const char *arg,
+		    struct config_error *why)
 {
 	char *copy = strdup(arg), *item, *next;
 	int r = 0;
@@ -197,7 +171,7 @@ static int add_list(struct config *cfg, const char *arg, list_fn fn, struct conf
 			r = fail(why, -EINVAL, "empty element in the comma-separated list");
 			break;
 		}
-		r = fn(cfg, item, why);
+		r = opt_add(o, l, item, true, why);
 		if (r < 0)
 			break;
 	}
@@ -205,182 +179,26 @@ static int add_list(struct config *cfg, const char *arg, list_fn fn, struct conf
 	return r;
 }
 
-/* --hook SCRIPT or --hook EVENT:SCRIPT (split only when the prefix is a known event). */
-static int add_hook(struct config *cfg, const char *arg)
-{
-	const char *colon = strchr(arg, ':');
-	int ev = colon ? config_hook_event_parse(arg, (size_t)(colon - arg)) : -EINVAL;
-
-	if (ev >= 0)
-		return set_str(&cfg->hooks[ev], colon + 1, false);
-	return set_str(&cfg->hook, arg, false);
-}
-
-/* Handles one node option; 0 or -errno with the option named in err. */
-static int node_option(struct cli *cli, int c, const char *arg, struct config_error *err)
+/* Handles one node option given with its value (NULL for a switch); 0 or -errno in err. */
+static int node_option(struct cli *cli, const struct opt *o, const char *arg,
+		       struct config_error *err)
 {
 	struct config *l = &cli->layer;
 	struct config_error why = {""};
-	char **str = NULL;
-	bool secret = false;
-	uint32_t *u32 = NULL;
-	uint32_t has = 0;
-	int r = 0;
+	int r;
 
-	switch (c) {
-	case OPT_CONFIG:
-		str = &cli->config_path;
-		break;
-	case 't':
-		r = config_parse_device_type(arg, &l->device_type, &why);
-		has = CONFIG_HAS_DEVICE_TYPE;
-		break;
-	case 'd':
-		r = config_check_device_name(arg, &why);
-		str = &l->device_name;
-		break;
-	case OPT_DEVICE_PATH:
-		str = &l->device_path;
-		break;
-	case OPT_FIX_RP_FILTER:
-		l->fix_rp_filter = true;
-		has = CONFIG_HAS_FIX_RP_FILTER;
-		break;
-	case 'm':
-		r = config_parse_mode(arg, &l->mode, &why);
-		has = CONFIG_HAS_MODE;
-		break;
-	case 'p':
-		str = &l->password;
-		secret = true;
-		break;
-	case OPT_PRIVATE_KEY:
-	case OPT_PUBLIC_KEY: {
-		uint8_t key[KEYS_PUB_LEN];
-		r = keys_decode(key, arg);
-		sodium_memzero(key, sizeof(key));
-		if (r < 0)
-			r = fail(&why, -EINVAL,
-				 "invalid key (expected base62 text of 32 bytes, as "
-				 "printed by 'meshvpn genkey')");
-		secret = c == OPT_PRIVATE_KEY;
-		str = secret ? &l->private_key : &l->public_key;
-		break;
-	}
-	case OPT_TRUSTED_KEY:
-		r = add_list(l, arg, config_add_trusted_key, &why);
-		break;
-	case OPT_ALGORITHM:
-		r = add_list(l, arg, add_algo_cli, &why);
-		break;
-	case OPT_CLAIM:
-		r = add_list(l, arg, config_add_claim, &why);
-		break;
-	case OPT_ADVERTISE:
-		r = add_list(l, arg, config_add_advertise_address, &why);
-		break;
-	case 'c':
-		r = config_add_peer(l, arg, &why);
-		break;
-	case OPT_NO_AUTO_CLAIM:
-		l->auto_claim = false;
-		has = CONFIG_HAS_AUTO_CLAIM;
-		break;
-	case OPT_NO_PORT_FORWARDING:
-		l->port_forwarding = false;
-		has = CONFIG_HAS_PORT_FORWARDING;
-		break;
-	case 'l': {
-		struct config_listen lis;
-		r = config_parse_listen(arg, ADDR_DEFAULT_PORT, &lis, &why);
-		str = &l->listen;
-		break;
-	}
-	case OPT_PEER_TIMEOUT:
-		u32 = &l->peer_timeout;
-		has = CONFIG_HAS_PEER_TIMEOUT;
-		break;
-	case OPT_KEEPALIVE:
-		u32 = &l->keepalive;
-		has = CONFIG_HAS_KEEPALIVE;
-		break;
-	case OPT_SWITCH_TIMEOUT:
-		u32 = &l->switch_timeout;
-		has = CONFIG_HAS_SWITCH_TIMEOUT;
-		break;
-	case OPT_BEACON_INTERVAL:
-		u32 = &l->beacon_interval;
-		has = CONFIG_HAS_BEACON_INTERVAL;
-		break;
-	case OPT_BEACON_STORE:
-		str = &l->beacon_store;
-		break;
-	case OPT_BEACON_LOAD:
-		str = &l->beacon_load;
-		break;
-	case OPT_BEACON_PASSWORD:
-		str = &l->beacon_password;
-		secret = true;
-		break;
-	case OPT_IP:
-		r = config_parse_ip(arg, l->ip, &l->ip_prefix, &why);
-		has = CONFIG_HAS_IP;
-		break;
-	case OPT_IFUP:
-		str = &l->ifup;
-		break;
-	case OPT_IFDOWN:
-		str = &l->ifdown;
-		break;
-	case OPT_DAEMON:
-		l->daemon = true;
-		has = CONFIG_HAS_DAEMON;
-		break;
-	case OPT_PID_FILE:
-		str = &l->pid_file;
-		break;
-	case OPT_STATS_FILE:
-		str = &l->stats_file;
-		break;
-	case OPT_STATSD_SERVER:
-		r = config_check_hostport(arg, true, &why);
-		str = &l->statsd_server;
-		break;
-	case OPT_STATSD_PREFIX:
-		str = &l->statsd_prefix;
-		break;
-	case OPT_USER:
-		str = &l->user;
-		break;
-	case OPT_GROUP:
-		str = &l->group;
-		break;
-	case OPT_LOG_FILE:
-		str = &l->log_file;
-		break;
-	case OPT_HOOK:
-		if (add_hook(l, arg) < 0)
-			r = fail(&why, -ENOMEM, "out of memory");
-		break;
-	case 'v':
-	case 'q':
-		if ((l->flags & CONFIG_HAS_LOG_LEVEL) &&
-		    l->log_level != (c == 'v' ? LOG_DEBUG : LOG_ERROR))
-			return fail(err, -EINVAL,
-				    "options -v/--verbose and -q/--quiet cannot be used together");
-		l->log_level = c == 'v' ? LOG_DEBUG : LOG_ERROR;
-		has = CONFIG_HAS_LOG_LEVEL;
-		break;
-	default:
-		return fail(err, -EINVAL, "internal error: unhandled option %d", c);
-	}
-	if (r == 0 && u32)
-		r = config_parse_u32(arg, u32, &why);
-	if (r == 0 && str && set_str(str, arg, secret) < 0)
-		r = fail(&why, -ENOMEM, "out of memory");
+	if (o->flags & OPT_SWITCH)
+		return switch_option(l, o, err);
+	if (o->cli_set)
+		r = o->cli_set(l, arg, &why);
+	else if (opt_is_list(o) && (o->flags & OPT_COMMAS))
+		r = add_list(l, o, arg, &why);
+	else if (opt_is_list(o))
+		r = opt_add(o, l, arg, true, &why);
+	else
+		r = opt_set(o, l, arg, &why);
 	if (r < 0)
-		return bad_opt(err, node_opts, c, &why, r);
-	l->flags |= has;
+		return fail(err, r, "option --%s: %s", o->names[0], why.msg);
 	return 0;
 }
 
@@ -474,37 +292,57 @@ static int apply_env(struct cli *cli, struct config_error *err)
 	return 0;
 }
 
+/* The node options, up to the subcommand; 0 or -errno with err set. */
+static int parse_node_options(int argc, char **argv, struct cli *cli, struct config_error *err)
+{
+	struct option *longs = NULL;
+	char shorts[2 + 3 * 52 + 1];
+	int r = build_getopt(&longs, shorts, sizeof(shorts));
+
+	if (r < 0)
+		return fail(err, r, "out of memory");
+	optind = 0; /* full re-initialisation (glibc), so the parser can run more than once */
+	opterr = 0;
+	for (;;) {
+		int prev = optind, c = getopt_long(argc, argv, shorts, longs, NULL);
+		const struct opt *o = opt_of_val(c);
+
+		if (c == -1)
+			break;
+		if (c == '?' || c == ':' || !o) {
+			r = getopt_error(c, argv, prev, err, "");
+			break;
+		}
+		if (o->action == OPT_ACT_HELP || o->action == OPT_ACT_VERSION ||
+		    o->action == OPT_ACT_DUMP) {
+			*(o->action == OPT_ACT_HELP	 ? &cli->help
+			  : o->action == OPT_ACT_VERSION ? &cli->version
+							 : &cli->dump_options) = true;
+			break;
+		}
+		if (o->action == OPT_ACT_CONFIG)
+			r = set_str(&cli->config_path, optarg, false) < 0
+				? fail(err, -ENOMEM, "out of memory")
+				: 0;
+		else
+			r = node_option(cli, o, optarg, err);
+		if (r < 0)
+			break;
+	}
+	free(longs);
+	return r;
+}
+
 int config_parse_cli(int argc, char **argv, struct cli *cli, struct config_error *err)
 {
-	int c, r;
+	int r;
 
 	memset(cli, 0, sizeof(*cli));
 	config_layer_init(&cli->layer);
 	err->msg[0] = '\0';
-	optind = 0; /* full re-initialisation (glibc), so the parser can run more than once */
-	opterr = 0;
-	for (;;) {
-		int prev = optind;
-
-		c = getopt_long(argc, argv, node_shortopts, node_opts, NULL);
-		if (c == -1)
-			break;
-		switch (c) {
-		case 'h':
-			cli->help = true;
-			return 0;
-		case OPT_VERSION:
-			cli->version = true;
-			return 0;
-		case '?':
-		case ':':
-			return getopt_error(c, argv, prev, err, "");
-		default:
-			r = node_option(cli, c, optarg, err);
-			if (r < 0)
-				return r;
-		}
-	}
+	r = parse_node_options(argc, argv, cli, err);
+	if (r < 0 || cli->help || cli->version || cli->dump_options)
+		return r;
 	if (optind < argc) {
 		const char *name = argv[optind];
 		size_t i;
@@ -568,8 +406,8 @@ void cli_print_version(FILE *out)
 	fprintf(out, "meshvpn %s\n", MESHVPN_VERSION);
 }
 
-/* One entry per line of the --help text. */
-static const char *const help_text[] = {
+/* The head of the --help text; the options follow from the table. */
+static const char *const help_usage[] = {
     "meshvpn " MESHVPN_VERSION " - peer-to-peer mesh VPN, wire compatible with VpnCloud 2.3",
     "",
     "Usage:",
@@ -584,80 +422,70 @@ static const char *const help_text[] = {
     "",
     "Options override the --config file; repeatable options add to the file's lists.",
     "Lists may also be given comma-separated (--claim 10.0.0.0/24,10.1.0.0/24).",
-    "",
-    "Configuration:",
-    "      --config FILE          read settings from a VpnCloud 2.x YAML file",
-    "",
-    "Device:",
-    "  -t, --type tun|tap         device type (default tun)",
-    "  -d, --device NAME          device name, %d = a free number "
-    "(default " CONFIG_DEFAULT_DEVICE_NAME ")",
-    "      --device-path PATH     TUN/TAP clone device (default " CONFIG_DEFAULT_DEVICE_PATH ")",
-    "      --fix-rp-filter        set rp_filter to 1 for the device if needed",
-    "      --ip ADDR[/LEN]        IPv4 address (default /24) for the device; brings it up",
-    "      --ifup COMMAND         shell command run after the device is set up",
-    "      --ifdown COMMAND       shell command run at shutdown",
-    "",
-    "Crypto:",
-    "  -p, --password TEXT        derive the key pair from TEXT (env PASSWORD)",
-    "      --private-key, --key KEY",
-    "                             base62 private key (env PRIVATE_KEY); not with --password",
-    "      --public-key KEY       own public key, checked against the private key",
-    "      --trusted-key, --trust KEY[,KEY..]",
-    "                             trust this public key (repeatable; default: own key)",
-    "      --algorithm, --algo NAME[,NAME..]",
-    "                             allow plain, aes128, aes256 or chacha20 (repeatable;",
-    "                             default aes128, aes256, chacha20)",
-    "",
-    "Network:",
-    "  -l, --listen ADDR          PORT, IP, IP:PORT or [IPv6]:PORT (default 3210);",
-    "                             ws://HOST[:PORT][/PATH] proxy: not implemented yet",
-    "                             (default 3210)",
-    "  -c, --peer, --connect HOST[:PORT]",
-    "                             peer to connect to and keep connected (repeatable)",
-    "      --advertise_addresses, --advertise-addresses ADDR[,ADDR..]",
-    "                             extra own addresses to announce to peers",
-    "      --no-port-forwarding   do not map the port with UPnP",
-    "      --peer-timeout SECS    drop silent peers after SECS (default 300)",
-    "      --keepalive SECS       at most SECS between keepalives",
-    "                             (default max(peer-timeout/2 - 60, 1))",
-    "",
-    "Forwarding:",
-    "  -m, --mode MODE            normal, hub, switch or router (default normal)",
-    "      --claim ADDR/LEN[,..]  address range served by this node (repeatable)",
-    "      --no-auto-claim        do not claim the device's IPv4 address",
-    "      --switch-timeout SECS  lifetime of learned addresses (default 300)",
-    "",
-    "Beacons:",
-    "      --beacon-store PATH|\"|CMD\"",
-    "                             publish beacons to a file or a shell command",
-    "      --beacon-load PATH|\"|CMD\"",
-    "                             read beacons from a file or a shell command",
-    "      --beacon-interval SECS store/load period (default 3600)",
-    "      --beacon-password TEXT beacon obfuscation password",
-    "",
-    "Process:",
-    "      --daemon               run in the background",
-    "      --pid-file FILE        write the process id (with --daemon)",
-    "      --user USER            switch to USER after start-up",
-    "      --group GROUP          switch to GROUP after start-up",
-    "      --log-file FILE        also log to FILE",
-    "      --stats-file FILE      write statistics to FILE every minute",
-    "      --statsd-server HOST:PORT",
-    "                             send statistics to statsd",
-    "      --statsd-prefix TEXT   statsd key prefix (default " CONFIG_DEFAULT_STATSD_PREFIX ")",
-    "      --hook [EVENT:]SCRIPT  run SCRIPT for EVENT, or for every event (repeatable);",
-    "                             events: device_setup, device_configured, vpn_started,",
-    "                             peer_connecting, peer_connected, peer_disconnected,",
-    "                             vpn_shutdown",
-    "  -v, --verbose              debug output",
-    "  -q, --quiet                errors only",
-    "  -h, --help                 this text",
-    "      --version              print the version",
 };
+
+#define HELP_COLUMN 29 /* where the descriptions start */
+
+static bool in_help(const struct opt *o)
+{
+	return o->names[0] && !(o->flags & OPT_HIDDEN);
+}
+
+/* "  -c, --peer, --connect HOST[:PORT]" and the description, next to it or below. */
+static void print_option(FILE *out, const struct opt *o)
+{
+	const char *h = o->help ? o->help : "";
+	int n;
+
+	n = fprintf(out, "  %c%c%s", o->short_name ? '-' : ' ', o->short_name ? o->short_name : ' ',
+		    o->short_name ? ", " : "  ");
+	for (size_t j = 0; j < OPT_MAX_NAMES && o->names[j]; j++)
+		n += fprintf(out, "%s--%s", j ? ", " : "", o->names[j]);
+	if (o->arg)
+		n += fprintf(out, " %s", o->arg);
+	if (n >= HELP_COLUMN)
+		n = fprintf(out, "\n") - 1;
+	for (;;) {
+		const char *nl = strchr(h, '\n');
+		int len = nl ? (int)(nl - h) : (int)strlen(h);
+
+		fprintf(out, "%*s%.*s\n", HELP_COLUMN - n, "", len, h);
+		if (!nl)
+			break;
+		h = nl + 1;
+		n = 0;
+	}
+}
 
 void cli_print_help(FILE *out)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(help_text); i++)
-		fprintf(out, "%s\n", help_text[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(help_usage); i++)
+		fprintf(out, "%s\n", help_usage[i]);
+	for (int sec = 0; sec < OPT_SEC_COUNT; sec++) {
+		fprintf(out, "\n%s:\n", opt_section_title(sec));
+		for (size_t i = 0; i < opt_count; i++)
+			if (in_help(&opt_table[i]) && opt_table[i].section == (enum opt_section)sec)
+				print_option(out, &opt_table[i]);
+	}
+}
+
+void cli_print_options(FILE *out)
+{
+	for (size_t i = 0; i < opt_count; i++) {
+		const struct opt *o = &opt_table[i];
+
+		if (o->flags & OPT_HIDDEN)
+			continue;
+		for (size_t j = 0; j < OPT_MAX_NAMES && o->names[j]; j++)
+			fprintf(out, "long %s\n", o->names[j]);
+		if (o->short_name)
+			fprintf(out, "short %c\n", o->short_name);
+		if (o->key)
+			fprintf(out, "key %s\n", o->key);
+	}
+	for (int ev = 0; ev < CONFIG_HOOK_COUNT; ev++)
+		fprintf(out, "event %s\n", config_hook_event_name(ev));
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(out, "command %s\n", commands[i].name);
+	fprintf(out, "command help\n");
 }

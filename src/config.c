@@ -1,346 +1,16 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-/* config.c - defaults, value parsers, layer merging, validation and the YAML config file. */
-#include <arpa/inet.h>
-#include <ctype.h>
+/* config.c - configuration layers: defaults, freeing, merging and validation (by the table). */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
 
 #include <sodium.h>
-#include <yaml.h>
 
 #include "meshvpn/config.h"
+#include "meshvpn/options.h"
 
-static const char *const hook_names[CONFIG_HOOK_COUNT] = {
-    [CONFIG_HOOK_DEVICE_SETUP] = "device_setup",
-    [CONFIG_HOOK_DEVICE_CONFIGURED] = "device_configured",
-    [CONFIG_HOOK_VPN_STARTED] = "vpn_started",
-    [CONFIG_HOOK_PEER_CONNECTING] = "peer_connecting",
-    [CONFIG_HOOK_PEER_CONNECTED] = "peer_connected",
-    [CONFIG_HOOK_PEER_DISCONNECTED] = "peer_disconnected",
-    [CONFIG_HOOK_VPN_SHUTDOWN] = "vpn_shutdown",
-};
-
-static const char *const mode_names[] = {
-    [CONFIG_MODE_NORMAL] = "normal",
-    [CONFIG_MODE_HUB] = "hub",
-    [CONFIG_MODE_SWITCH] = "switch",
-    [CONFIG_MODE_ROUTER] = "router",
-};
-
-static const char *const algo_names[CONFIG_ALGO_COUNT] = {
-    [CONFIG_ALGO_PLAIN] = "plain",
-    [CONFIG_ALGO_AES128] = "aes128",
-    [CONFIG_ALGO_AES256] = "aes256",
-    [CONFIG_ALGO_CHACHA20] = "chacha20",
-};
-
-/* Accepted algorithm names (CONFIG.md 10.4); the command line only takes the cli ones. */
-static const struct {
-	const char *name;
-	enum config_algo algo;
-	bool cli;
-} algo_aliases[] = {
-    {"plain", CONFIG_ALGO_PLAIN, true},		{"none", CONFIG_ALGO_PLAIN, false},
-    {"unencrypted", CONFIG_ALGO_PLAIN, false},	{"aes128", CONFIG_ALGO_AES128, true},
-    {"aes128_gcm", CONFIG_ALGO_AES128, false},	{"aes_128", CONFIG_ALGO_AES128, false},
-    {"aes_128_gcm", CONFIG_ALGO_AES128, false}, {"aes256", CONFIG_ALGO_AES256, true},
-    {"aes256_gcm", CONFIG_ALGO_AES256, false},	{"aes_256", CONFIG_ALGO_AES256, false},
-    {"aes_256_gcm", CONFIG_ALGO_AES256, false}, {"chacha", CONFIG_ALGO_CHACHA20, false},
-    {"chacha20", CONFIG_ALGO_CHACHA20, true},	{"chacha20_poly1305", CONFIG_ALGO_CHACHA20, false},
-};
-
-const char *config_hook_event_name(enum config_hook_event ev)
-{
-	return (unsigned)ev < CONFIG_HOOK_COUNT ? hook_names[ev] : "?";
-}
-
-const char *config_algo_name(enum config_algo a)
-{
-	return (unsigned)a < CONFIG_ALGO_COUNT ? algo_names[a] : "?";
-}
-
-const char *config_mode_name(enum config_mode m)
-{
-	return (unsigned)m < ARRAY_SIZE(mode_names) ? mode_names[m] : "?";
-}
-
-const char *config_device_type_name(enum config_device_type t)
-{
-	return t == CONFIG_DEVICE_TAP ? "tap" : "tun";
-}
-
-int config_hook_event_parse(const char *s, size_t len)
-{
-	for (int i = 0; i < CONFIG_HOOK_COUNT; i++)
-		if (strlen(hook_names[i]) == len && memcmp(s, hook_names[i], len) == 0)
-			return i;
-	return -EINVAL;
-}
-
-/* ---- messages ---- */
-
-static int PRINTF(3, 4) fail(struct config_error *err, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
-#define SHOW_LEN 64
-/* A user value fit for a message: printable ASCII, at most 60 characters. */
-static const char *show(char buf[static SHOW_LEN], const char *s)
-{
-	size_t i, o = 0;
-
-	for (i = 0; s[i] && o < 60; i++)
-		buf[o++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	if (s[i]) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
-/* ---- value parsers ---- */
-
-int config_parse_device_type(const char *s, enum config_device_type *out, struct config_error *why)
-{
-	char b[SHOW_LEN];
-
-	if (strcmp(s, "tun") == 0)
-		*out = CONFIG_DEVICE_TUN;
-	else if (strcmp(s, "tap") == 0)
-		*out = CONFIG_DEVICE_TAP;
-	else
-		return fail(why, -EINVAL, "invalid device type '%s' (expected tun or tap)",
-			    show(b, s));
-	return 0;
-}
-
-int config_parse_mode(const char *s, enum config_mode *out, struct config_error *why)
-{
-	char b[SHOW_LEN];
-
-	for (size_t i = 0; i < ARRAY_SIZE(mode_names); i++) {
-		if (strcmp(s, mode_names[i]) == 0) {
-			*out = (enum config_mode)i;
-			return 0;
-		}
-	}
-	return fail(why, -EINVAL, "invalid mode '%s' (expected normal, hub, switch or router)",
-		    show(b, s));
-}
-
-int config_parse_algorithm(const char *s, bool cli_only, enum config_algo *out,
-			   struct config_error *why)
-{
-	char b[SHOW_LEN];
-
-	for (size_t i = 0; i < ARRAY_SIZE(algo_aliases); i++) {
-		if ((algo_aliases[i].cli || !cli_only) &&
-		    strcasecmp(s, algo_aliases[i].name) == 0) {
-			*out = algo_aliases[i].algo;
-			return 0;
-		}
-	}
-	if (cli_only)
-		return fail(why, -EINVAL,
-			    "invalid algorithm '%s' (expected plain, aes128, aes256 or chacha20)",
-			    show(b, s));
-	return fail(why, -EINVAL,
-		    "invalid algorithm '%s' (expected plain, aes128, aes256 or chacha20, or one of "
-		    "none, unencrypted, aes128_gcm, aes_128, aes_128_gcm, aes256_gcm, aes_256, "
-		    "aes_256_gcm, chacha, chacha20_poly1305)",
-		    show(b, s));
-}
-
-int config_parse_u32(const char *s, uint32_t *out, struct config_error *why)
-{
-	char b[SHOW_LEN];
-	uint64_t v = 0;
-	size_t i;
-
-	if (s[0] == '-' && isdigit((unsigned char)s[1]))
-		return fail(why, -EINVAL, "'%s' must not be negative", show(b, s));
-	for (i = 0; isdigit((unsigned char)s[i]); i++) {
-		v = v * 10 + (uint64_t)(s[i] - '0');
-		if (v > UINT32_MAX)
-			return fail(why, -EINVAL, "'%s' is too large (at most 4294967295)",
-				    show(b, s));
-	}
-	if (i == 0 || s[i])
-		return fail(why, -EINVAL, "expected a non-negative integer, found '%s'",
-			    show(b, s));
-	*out = (uint32_t)v;
-	return 0;
-}
-
-int config_parse_ip(const char *s, uint8_t ip[static 4], uint8_t *prefix, struct config_error *why)
-{
-	char b[SHOW_LEN], tmp[INET_ADDRSTRLEN];
-	const char *slash = strchr(s, '/');
-	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	unsigned p = CONFIG_DEFAULT_IP_PREFIX;
-
-	if (n >= sizeof(tmp))
-		goto bad;
-	memcpy(tmp, s, n);
-	tmp[n] = '\0';
-	if (inet_pton(AF_INET, tmp, ip) != 1)
-		goto bad;
-	if (slash) {
-		const char *d = slash + 1;
-		if (!isdigit((unsigned char)d[0]) || (d[1] && !isdigit((unsigned char)d[1])) ||
-		    (d[1] && d[2]))
-			goto bad;
-		p = (unsigned)atoi(d);
-		if (p > 32)
-			goto bad;
-	}
-	*prefix = (uint8_t)p;
-	return 0;
-bad:
-	return fail(why, -EINVAL, "invalid address '%s' (expected IPv4 a.b.c.d or a.b.c.d/0-32)",
-		    show(b, s));
-}
-
-int config_parse_claim(const char *s, struct range *out, struct config_error *why)
-{
-	char b[SHOW_LEN];
-
-	if (range_parse(s, out) < 0)
-		return fail(why, -EINVAL,
-			    "invalid claim '%s' (expected ADDRESS/PREFIX with an IPv4, IPv6 or "
-			    "MAC address)",
-			    show(b, s));
-	return 0;
-}
-
-int config_check_device_name(const char *s, struct config_error *why)
-{
-	char b[SHOW_LEN];
-	size_t len = strlen(s);
-
-	if (len == 0)
-		return fail(why, -EINVAL, "the device name must not be empty");
-	if (len > CONFIG_IFNAME_MAX)
-		return fail(why, -EINVAL, "device name '%s' is too long (%zu bytes, at most %d)",
-			    show(b, s), len, CONFIG_IFNAME_MAX);
-	for (size_t i = 0; i < len; i++)
-		if (s[i] == '/' || s[i] == ':' || isspace((unsigned char)s[i]) ||
-		    (unsigned char)s[i] < 0x20)
-			return fail(why, -EINVAL,
-				    "invalid device name '%s' (no '/', ':' or white space)",
-				    show(b, s));
-	return 0;
-}
-
-/* Host name (letters, digits, '-', '.', '_') or IPv4; IPv6 is checked separately. */
-static bool valid_hostname(const char *h)
-{
-	size_t len = strlen(h);
-
-	if (len == 0 || len > 253)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!isalnum((unsigned char)h[i]) && h[i] != '-' && h[i] != '.' && h[i] != '_')
-			return false;
-	return true;
-}
-
-static bool valid_ipv6(const char *h)
-{
-	char tmp[INET6_ADDRSTRLEN + 16];
-	uint8_t buf[16];
-	const char *pct = strchr(h, '%');
-	size_t n = pct ? (size_t)(pct - h) : strlen(h);
-
-	if (n >= sizeof(tmp) || (pct && !pct[1]))
-		return false;
-	memcpy(tmp, h, n);
-	tmp[n] = '\0';
-	return inet_pton(AF_INET6, tmp, buf) == 1;
-}
-
-/* Checks the host part of a split address: s is the original text (brackets). */
-static bool valid_host(const char *s, const char *host)
-{
-	if (s[0] == '[' || strchr(host, ':'))
-		return valid_ipv6(host);
-	return valid_hostname(host);
-}
-
-int config_check_hostport(const char *s, bool port_required, struct config_error *why)
-{
-	char b[SHOW_LEN], host[256];
-	uint16_t port;
-
-	if (addr_split_host_port(s, port_required ? 0 : ADDR_DEFAULT_PORT, host, sizeof(host),
-				 &port) < 0 ||
-	    !valid_host(s, host) || port == 0) {
-		if (port_required)
-			return fail(why, -EINVAL, "invalid address '%s' (expected HOST:PORT)",
-				    show(b, s));
-		return fail(why, -EINVAL,
-			    "invalid address '%s' (expected HOST, HOST:PORT or [IPv6]:PORT)",
-			    show(b, s));
-	}
-	return 0;
-}
-
-int config_parse_listen(const char *s, uint16_t default_port, struct config_listen *out,
-			struct config_error *why)
-{
-	char b[SHOW_LEN], auth[300];
-	const char *sep;
-
-	memset(out, 0, sizeof(*out));
-	out->path = "";
-	if (strncasecmp(s, "ws://", 5) == 0) {
-		const char *a = s + 5;
-		const char *slash = strchr(a, '/');
-		size_t n = slash ? (size_t)(slash - a) : strlen(a);
-
-		if (n == 0 || n >= sizeof(auth))
-			goto bad_url;
-		memcpy(auth, a, n);
-		auth[n] = '\0';
-		if (addr_split_host_port(auth, CONFIG_WS_DEFAULT_PORT, out->host, sizeof(out->host),
-					 &out->port) < 0 ||
-		    !valid_host(auth, out->host) || out->port == 0)
-			goto bad_url;
-		out->ws = true;
-		out->path = slash ? slash : "";
-		return 0;
-	}
-	if (strncasecmp(s, "wss://", 6) == 0)
-		return fail(why, -EINVAL, "'%s': wss:// is not supported, use ws://", show(b, s));
-	sep = strstr(s, "://");
-	if (sep)
-		return fail(why, -EINVAL, "'%s': unsupported URL scheme (only ws:// is supported)",
-			    show(b, s));
-	if (addr_parse(s, default_port, &out->addr) < 0)
-		return fail(why, -EINVAL,
-			    "invalid listen address '%s' (expected PORT, *:PORT, IP, IP:PORT, "
-			    "[IPv6]:PORT or ws://HOST[:PORT][/PATH])",
-			    show(b, s));
-	return 0;
-bad_url:
-	return fail(why, -EINVAL, "invalid WebSocket URL '%s' (expected ws://HOST[:PORT][/PATH])",
-		    show(b, s));
-}
+#include "config_int.h"
 
 /* ---- layers: init, free, merge ---- */
 
@@ -353,23 +23,22 @@ void config_layer_init(struct config *layer)
 void config_init(struct config *cfg)
 {
 	config_layer_init(cfg);
-	cfg->device_type = CONFIG_DEVICE_TUN;
 	cfg->ip_prefix = CONFIG_DEFAULT_IP_PREFIX;
-	cfg->peer_timeout = CONFIG_DEFAULT_PEER_TIMEOUT;
-	cfg->switch_timeout = CONFIG_DEFAULT_SWITCH_TIMEOUT;
-	cfg->beacon_interval = CONFIG_DEFAULT_BEACON_INTERVAL;
-	cfg->mode = CONFIG_MODE_NORMAL;
-	cfg->auto_claim = true;
-	cfg->port_forwarding = true;
-	cfg->log_level = LOG_INFO;
-	/* Defaults that are strings; failure to allocate leaves NULL, caught by validate. */
-	cfg->device_name = strdup(CONFIG_DEFAULT_DEVICE_NAME);
-	cfg->device_path = strdup(CONFIG_DEFAULT_DEVICE_PATH);
-	cfg->listen = strdup(CONFIG_DEFAULT_LISTEN);
-	cfg->statsd_prefix = strdup(CONFIG_DEFAULT_STATSD_PREFIX);
+	/*
+	 * The table's defaults, parsed like a value from the file (test_options checks that
+	 * each one parses). A string that cannot be allocated stays NULL: config_validate()
+	 * reports it.
+	 */
+	for (size_t i = 0; i < opt_count; i++) {
+		const struct opt *o = &opt_table[i];
+
+		if (o->def && opt_set(o, cfg, o->def, NULL) < 0)
+			continue;
+	}
+	cfg->flags = 0; /* defaults are not "present" */
 }
 
-static void free_str(char **p, bool secret)
+void config_free_str(char **p, bool secret)
 {
 	if (!*p)
 		return;
@@ -388,40 +57,49 @@ static void strlist_free(struct config_strlist *l)
 	l->n = 0;
 }
 
+/* The field of setting o in cfg. */
+static void *field(const struct opt *o, struct config *cfg)
+{
+	return (char *)cfg + o->off;
+}
+
+static const void *cfield(const struct opt *o, const struct config *cfg)
+{
+	return (const char *)cfg + o->off;
+}
+
 void config_free(struct config *cfg)
 {
 	if (!cfg)
 		return;
-	free_str(&cfg->device_name, false);
-	free_str(&cfg->device_path, false);
-	strlist_free(&cfg->advertise_addresses);
-	free_str(&cfg->ifup, false);
-	free_str(&cfg->ifdown, false);
-	free_str(&cfg->password, true);
-	free_str(&cfg->private_key, true);
-	free_str(&cfg->public_key, false);
-	free(cfg->trusted_keys);
-	free_str(&cfg->listen, false);
-	strlist_free(&cfg->peers);
-	free(cfg->claims);
-	free_str(&cfg->beacon_store, false);
-	free_str(&cfg->beacon_load, false);
-	free_str(&cfg->beacon_password, true);
-	free_str(&cfg->pid_file, false);
-	free_str(&cfg->stats_file, false);
-	free_str(&cfg->statsd_server, false);
-	free_str(&cfg->statsd_prefix, false);
-	free_str(&cfg->user, false);
-	free_str(&cfg->group, false);
-	free_str(&cfg->hook, false);
-	for (int i = 0; i < CONFIG_HOOK_COUNT; i++)
-		free_str(&cfg->hooks[i], false);
-	free_str(&cfg->log_file, false);
+	for (size_t i = 0; i < opt_count; i++) {
+		const struct opt *o = &opt_table[i];
+		char **hooks;
+
+		switch (o->kind) {
+		case OPT_STR:
+		case OPT_SECRET:
+			config_free_str(field(o, cfg), o->kind == OPT_SECRET);
+			break;
+		case OPT_STRLIST:
+			strlist_free(field(o, cfg));
+			break;
+		case OPT_VEC:
+			free(*(void **)field(o, cfg));
+			break;
+		case OPT_HOOKS:
+			hooks = field(o, cfg);
+			for (int ev = 0; ev < CONFIG_HOOK_COUNT; ev++)
+				config_free_str(&hooks[ev], false);
+			break;
+		default:
+			break; /* nothing allocated */
+		}
+	}
 	config_layer_init(cfg);
 }
 
-/* Replaces *dst by a copy of src (when src is set). */
-static int copy_str(char **dst, const char *src, bool secret)
+int config_copy_str(char **dst, const char *src, bool secret)
 {
 	char *c;
 
@@ -430,13 +108,12 @@ static int copy_str(char **dst, const char *src, bool secret)
 	c = strdup(src);
 	if (!c)
 		return -ENOMEM;
-	free_str(dst, secret);
+	config_free_str(dst, secret);
 	*dst = c;
 	return 0;
 }
 
-/* Makes room for add more elements of size sz in *arr holding n; -E2BIG past the cap. */
-static int grow(void **arr, size_t n, size_t add, size_t sz)
+int config_grow(void **arr, size_t n, size_t add, size_t sz)
 {
 	void *p;
 
@@ -451,10 +128,10 @@ static int grow(void **arr, size_t n, size_t add, size_t sz)
 	return 0;
 }
 
-static int strlist_push(struct config_strlist *l, const char *s)
+int config_strlist_push(struct config_strlist *l, const char *s)
 {
 	char *c;
-	int r = grow((void **)&l->v, l->n, 1, sizeof(*l->v));
+	int r = config_grow((void **)&l->v, l->n, 1, sizeof(*l->v));
 
 	if (r < 0)
 		return r;
@@ -465,177 +142,131 @@ static int strlist_push(struct config_strlist *l, const char *s)
 	return 0;
 }
 
-static int add_err(struct config_error *err, int r, const char *what)
+int config_list_error(struct config_error *err, int r, const char *what)
 {
 	if (r == -E2BIG)
-		return fail(err, r, "too many %s (at most %d)", what, CONFIG_LIST_MAX);
-	return fail(err, r, "out of memory");
+		return config_fail(err, r, "too many %s (at most %d)", what, CONFIG_LIST_MAX);
+	return config_fail(err, r, "out of memory");
 }
 
 static int strlist_append(struct config_strlist *dst, const struct config_strlist *src,
 			  const char *what, struct config_error *err)
 {
-	int r = grow((void **)&dst->v, dst->n, src->n, sizeof(*dst->v));
+	int r = config_grow((void **)&dst->v, dst->n, src->n, sizeof(*dst->v));
 
 	if (r < 0)
-		return add_err(err, r, what);
+		return config_list_error(err, r, what);
 	for (size_t i = 0; i < src->n; i++) {
-		r = strlist_push(dst, src->v[i]);
+		r = config_strlist_push(dst, src->v[i]);
 		if (r < 0)
-			return add_err(err, r, what);
+			return config_list_error(err, r, what);
 	}
 	return 0;
 }
 
-int config_add_peer(struct config *cfg, const char *s, struct config_error *why)
+/* Merges the setting o of src into dst, as its kind requires (CONFIG.md 1). */
+static int merge_one(struct config *dst, const struct config *src, const struct opt *o,
+		     struct config_error *err)
 {
-	int r = config_check_hostport(s, false, why);
-
-	if (r == 0 && (r = strlist_push(&cfg->peers, s)) < 0)
-		return add_err(why, r, "peers");
-	return r;
-}
-
-int config_add_advertise_address(struct config *cfg, const char *s, struct config_error *why)
-{
-	int r = config_check_hostport(s, false, why);
-
-	if (r == 0 && (r = strlist_push(&cfg->advertise_addresses, s)) < 0)
-		return add_err(why, r, "advertise addresses");
-	return r;
-}
-
-int config_add_claim(struct config *cfg, const char *s, struct config_error *why)
-{
-	struct range rg;
-	int r = config_parse_claim(s, &rg, why);
-
-	if (r < 0)
-		return r;
-	r = grow((void **)&cfg->claims, cfg->n_claims, 1, sizeof(*cfg->claims));
-	if (r < 0)
-		return add_err(why, r, "claims");
-	cfg->claims[cfg->n_claims++] = rg;
-	return 0;
-}
-
-int config_add_trusted_key(struct config *cfg, const char *s, struct config_error *why)
-{
-	uint8_t key[KEYS_PUB_LEN];
-	char b[SHOW_LEN];
+	size_t *dn = (size_t *)(void *)((char *)dst + o->count_off);
+	const size_t *sn = (const size_t *)(const void *)((const char *)src + o->count_off);
+	char *const *hooks;
 	int r;
 
-	if (keys_decode(key, s) < 0)
-		return fail(why, -EINVAL, "invalid key '%s' (expected base62 text of 32 bytes)",
-			    show(b, s));
-	r = grow((void **)&cfg->trusted_keys, cfg->n_trusted_keys, 1, sizeof(*cfg->trusted_keys));
-	if (r < 0)
-		return add_err(why, r, "trusted keys");
-	memcpy(cfg->trusted_keys[cfg->n_trusted_keys++], key, KEYS_PUB_LEN);
-	return 0;
-}
-
-int config_add_algorithm(struct config *cfg, const char *s, bool cli_only, struct config_error *why)
-{
-	enum config_algo a;
-	int r = config_parse_algorithm(s, cli_only, &a, why);
-
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < cfg->n_algorithms; i++)
-		if (cfg->algorithms[i] == a)
-			return 0;
-	cfg->algorithms[cfg->n_algorithms++] = (uint8_t)a;
-	return 0;
+	switch (o->kind) {
+	case OPT_STR:
+	case OPT_SECRET:
+		if (config_copy_str(field(o, dst), *(char *const *)cfield(o, src),
+				    o->kind == OPT_SECRET) < 0)
+			return config_fail(err, -ENOMEM, "out of memory");
+		return 0;
+	case OPT_U32:
+	case OPT_BOOL:
+	case OPT_ENUM:
+		if (src->flags & o->has)
+			memcpy(field(o, dst), cfield(o, src), o->size);
+		return 0;
+	case OPT_CUSTOM:
+		if (src->flags & o->has)
+			o->merge(dst, src);
+		return 0;
+	case OPT_STRLIST:
+		return strlist_append(field(o, dst), cfield(o, src), o->what, err);
+	case OPT_VEC:
+		r = config_grow(field(o, dst), *dn, *sn, o->size);
+		if (r < 0)
+			return config_list_error(err, r, o->what);
+		if (*sn) {
+			memcpy(*(char **)field(o, dst) + *dn * o->size,
+			       *(char *const *)cfield(o, src), *sn * o->size);
+			*dn += *sn;
+		}
+		return 0;
+	case OPT_SET:
+		/* a non-empty later list replaces (the algorithms) */
+		if (*sn) {
+			memcpy(field(o, dst), cfield(o, src), o->cap * o->size);
+			*dn = *sn;
+		}
+		return 0;
+	case OPT_HOOKS:
+		hooks = cfield(o, src);
+		for (int ev = 0; ev < CONFIG_HOOK_COUNT; ev++)
+			if (config_copy_str((char **)field(o, dst) + ev, hooks[ev], false) < 0)
+				return config_fail(err, -ENOMEM, "out of memory");
+		return 0;
+	case OPT_ACTION:
+	default:
+		return 0;
+	}
 }
 
 int config_merge(struct config *dst, const struct config *src, struct config_error *err)
 {
-	static const struct {
-		size_t off;
-		bool secret;
-	} strs[] = {
-#define S(f, sec) {offsetof(struct config, f), sec}
-	    S(device_name, false), S(device_path, false),    S(ifup, false),
-	    S(ifdown, false),	   S(password, true),	     S(private_key, true),
-	    S(public_key, false),  S(listen, false),	     S(beacon_store, false),
-	    S(beacon_load, false), S(beacon_password, true), S(pid_file, false),
-	    S(stats_file, false),  S(statsd_server, false),  S(statsd_prefix, false),
-	    S(user, false),	   S(group, false),	     S(hook, false),
-	    S(log_file, false),
-#undef S
-	};
-	uint32_t f = src->flags;
-	int r;
+	dst->flags |= src->flags;
+	for (size_t i = 0; i < opt_count; i++) {
+		int r = merge_one(dst, src, &opt_table[i], err);
 
-	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
-		char **d = (char **)(void *)((char *)dst + strs[i].off);
-		char *const *s = (char *const *)(const void *)((const char *)src + strs[i].off);
-		if (copy_str(d, *s, strs[i].secret) < 0)
-			return fail(err, -ENOMEM, "out of memory");
-	}
-	for (int i = 0; i < CONFIG_HOOK_COUNT; i++)
-		if (copy_str(&dst->hooks[i], src->hooks[i], false) < 0)
-			return fail(err, -ENOMEM, "out of memory");
-
-	if (f & CONFIG_HAS_DEVICE_TYPE)
-		dst->device_type = src->device_type;
-	if (f & CONFIG_HAS_FIX_RP_FILTER)
-		dst->fix_rp_filter = src->fix_rp_filter;
-	if (f & CONFIG_HAS_IP) {
-		memcpy(dst->ip, src->ip, sizeof(dst->ip));
-		dst->ip_prefix = src->ip_prefix;
-	}
-	if (f & CONFIG_HAS_PEER_TIMEOUT)
-		dst->peer_timeout = src->peer_timeout;
-	if (f & CONFIG_HAS_KEEPALIVE)
-		dst->keepalive = src->keepalive;
-	if (f & CONFIG_HAS_BEACON_INTERVAL)
-		dst->beacon_interval = src->beacon_interval;
-	if (f & CONFIG_HAS_MODE)
-		dst->mode = src->mode;
-	if (f & CONFIG_HAS_SWITCH_TIMEOUT)
-		dst->switch_timeout = src->switch_timeout;
-	if (f & CONFIG_HAS_AUTO_CLAIM)
-		dst->auto_claim = src->auto_claim;
-	if (f & CONFIG_HAS_PORT_FORWARDING)
-		dst->port_forwarding = src->port_forwarding;
-	if (f & CONFIG_HAS_DAEMON)
-		dst->daemon = src->daemon;
-	if (f & CONFIG_HAS_LOG_LEVEL)
-		dst->log_level = src->log_level;
-	dst->flags |= f;
-
-	if (src->n_algorithms > 0) {
-		memcpy(dst->algorithms, src->algorithms, sizeof(dst->algorithms));
-		dst->n_algorithms = src->n_algorithms;
-	}
-
-	r = strlist_append(&dst->peers, &src->peers, "peers", err);
-	if (r < 0)
-		return r;
-	r = strlist_append(&dst->advertise_addresses, &src->advertise_addresses,
-			   "advertise addresses", err);
-	if (r < 0)
-		return r;
-	r = grow((void **)&dst->claims, dst->n_claims, src->n_claims, sizeof(*dst->claims));
-	if (r < 0)
-		return add_err(err, r, "claims");
-	if (src->n_claims) {
-		memcpy(dst->claims + dst->n_claims, src->claims,
-		       src->n_claims * sizeof(*src->claims));
-		dst->n_claims += src->n_claims;
-	}
-	r = grow((void **)&dst->trusted_keys, dst->n_trusted_keys, src->n_trusted_keys,
-		 sizeof(*dst->trusted_keys));
-	if (r < 0)
-		return add_err(err, r, "trusted keys");
-	if (src->n_trusted_keys) {
-		memcpy(dst->trusted_keys + dst->n_trusted_keys, src->trusted_keys,
-		       src->n_trusted_keys * sizeof(*src->trusted_keys));
-		dst->n_trusted_keys += src->n_trusted_keys;
+		if (r < 0)
+			return r;
 	}
 	return 0;
+}
+
+/* The typed list adders: the generic ones of the setting with that key. */
+static int add_to(struct config *cfg, const char *key, const char *s, bool cli,
+		  struct config_error *why)
+{
+	const struct opt *o = opt_by_key(key);
+
+	if (!o)
+		return config_fail(why, -EINVAL, "internal error: no setting '%s'", key);
+	return opt_add(o, cfg, s, cli, why);
+}
+
+int config_add_peer(struct config *cfg, const char *s, struct config_error *why)
+{
+	return add_to(cfg, "peers", s, false, why);
+}
+
+int config_add_advertise_address(struct config *cfg, const char *s, struct config_error *why)
+{
+	return add_to(cfg, "advertise-addresses", s, false, why);
+}
+
+int config_add_claim(struct config *cfg, const char *s, struct config_error *why)
+{
+	return add_to(cfg, "claims", s, false, why);
+}
+
+int config_add_trusted_key(struct config *cfg, const char *s, struct config_error *why)
+{
+	return add_to(cfg, "crypto.trusted-keys", s, false, why);
+}
+
+int config_add_algorithm(struct config *cfg, const char *s, bool cli_only, struct config_error *why)
+{
+	return add_to(cfg, "crypto.algorithms", s, cli_only, why);
 }
 
 /* ---- validation ---- */
@@ -645,10 +276,12 @@ int config_validate(struct config *cfg, struct config_error *err)
 	static const uint8_t default_algos[] = {CONFIG_ALGO_AES128, CONFIG_ALGO_AES256,
 						CONFIG_ALGO_CHACHA20};
 
-	if (!cfg->device_name || !cfg->device_path || !cfg->listen || !cfg->statsd_prefix)
-		return fail(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < opt_count; i++) /* a string default that was not allocated */
+		if (opt_table[i].def && opt_table[i].kind == OPT_STR &&
+		    !*(char *const *)cfield(&opt_table[i], cfg))
+			return config_fail(err, -ENOMEM, "out of memory");
 	if (!cfg->password && !cfg->private_key)
-		return fail(
+		return config_fail(
 		    err, -ENOKEY,
 		    "no password or private key configured: set crypto.password or "
 		    "crypto.private-key in the config file, or use --password/--private-key "
@@ -660,8 +293,8 @@ int config_validate(struct config *cfg, struct config_error *err)
 
 		sodium_memzero(seed, sizeof(seed));
 		if (!ok)
-			return fail(err, -EKEYREJECTED,
-				    "the public key does not match the private key");
+			return config_fail(err, -EKEYREJECTED,
+					   "the public key does not match the private key");
 	}
 	if (!(cfg->flags & CONFIG_HAS_KEEPALIVE)) {
 		int64_t k = (int64_t)cfg->peer_timeout / 2 - 60;
@@ -672,825 +305,4 @@ int config_validate(struct config *cfg, struct config_error *err)
 		cfg->n_algorithms = ARRAY_SIZE(default_algos);
 	}
 	return 0;
-}
-
-/* ---- YAML file ---- */
-
-struct ld {
-	yaml_document_t *doc;
-	struct config *l; /* the layer being filled */
-	const char *name;
-	struct config_error *err;
-};
-
-struct ktable;
-typedef int (*key_fn)(struct ld *ld, const yaml_node_t *v, const char *path);
-
-enum kkind { K_STR, K_SECRET, K_U32, K_BOOL, K_MAP, K_FN };
-
-struct kspec {
-	const char *name;
-	enum kkind kind;
-	size_t off;   /* K_STR/K_SECRET: char *; K_U32: uint32_t; K_BOOL: bool */
-	uint32_t has; /* K_U32/K_BOOL presence bit */
-	key_fn fn;
-	const struct ktable *sub;
-};
-
-struct ktable {
-	const char *name;   /* for "unknown key .. in 'device'" */
-	const char *prefix; /* key path prefix: "device." */
-	const struct kspec *keys;
-	size_t n;
-};
-
-static unsigned long line_of(const yaml_node_t *n)
-{
-	return (unsigned long)n->start_mark.line + 1;
-}
-
-static int PRINTF(3, 4) ld_fail(struct ld *ld, const yaml_node_t *n, const char *fmt, ...)
-{
-	char msg[400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return fail(ld->err, -EINVAL, "%s:%lu: %s", ld->name, line_of(n), msg);
-}
-
-static int ld_bad_value(struct ld *ld, const yaml_node_t *n, const char *path,
-			const struct config_error *why, int r)
-{
-	ld_fail(ld, n, "'%s': %s", path, why->msg);
-	return r;
-}
-
-static int ld_oom(struct ld *ld)
-{
-	return fail(ld->err, -ENOMEM, "%s: out of memory", ld->name);
-}
-
-static const char *scalar(const yaml_node_t *n)
-{
-	return (const char *)n->data.scalar.value;
-}
-
-static bool is_null(const yaml_node_t *n)
-{
-	const char *s;
-
-	if (n->type != YAML_SCALAR_NODE)
-		return false;
-	if (n->tag && strcmp((const char *)n->tag, YAML_NULL_TAG) == 0)
-		return true;
-	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	s = scalar(n);
-	return !*s || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
-	       strcmp(s, "NULL") == 0;
-}
-
-static const char *kind_of(const yaml_node_t *n)
-{
-	if (n->type == YAML_SEQUENCE_NODE)
-		return "a list";
-	if (n->type == YAML_MAPPING_NODE)
-		return "a map";
-	if (is_null(n))
-		return "null";
-	return "a scalar";
-}
-
-/* The string value of a scalar node (no embedded NUL bytes). */
-static int get_str(struct ld *ld, const yaml_node_t *n, const char *path, const char **out)
-{
-	if (n->type != YAML_SCALAR_NODE || is_null(n))
-		return ld_fail(ld, n, "'%s': expected a string, found %s", path, kind_of(n));
-	if (strlen(scalar(n)) != n->data.scalar.length)
-		return ld_fail(ld, n, "'%s': the value contains a NUL character", path);
-	*out = scalar(n);
-	return 0;
-}
-
-static int get_u32(struct ld *ld, const yaml_node_t *n, const char *path, uint32_t *out)
-{
-	struct config_error why;
-	const char *s;
-
-	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return ld_fail(ld, n, "'%s': expected an integer (seconds), found %s", path,
-			       n->type == YAML_SCALAR_NODE ? "a quoted string" : kind_of(n));
-	s = scalar(n);
-	if (config_parse_u32(s, out, &why) < 0)
-		return ld_bad_value(ld, n, path, &why, -EINVAL);
-	return 0;
-}
-
-static int get_bool(struct ld *ld, const yaml_node_t *n, const char *path, bool *out)
-{
-	static const char *const yes[] = {"true", "True", "TRUE"};
-	static const char *const no[] = {"false", "False", "FALSE"};
-
-	if (n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
-		for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
-			if (strcmp(scalar(n), yes[i]) == 0) {
-				*out = true;
-				return 0;
-			}
-			if (strcmp(scalar(n), no[i]) == 0) {
-				*out = false;
-				return 0;
-			}
-		}
-	}
-	return ld_fail(ld, n, "'%s': expected true or false, found %s", path,
-		       n->type == YAML_SCALAR_NODE && !is_null(n) ? "another value" : kind_of(n));
-}
-
-/* Calls fn for every element of a list of strings. */
-typedef int (*item_fn)(struct ld *ld, const yaml_node_t *item, const char *s, const char *path);
-
-static int for_each_str(struct ld *ld, const yaml_node_t *v, const char *path, item_fn fn)
-{
-	if (v->type != YAML_SEQUENCE_NODE)
-		return ld_fail(ld, v, "'%s': expected a list, found %s", path, kind_of(v));
-	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
-	     it++) {
-		const yaml_node_t *item = yaml_document_get_node(ld->doc, *it);
-		const char *s;
-		int r;
-
-		if (!item)
-			return ld_fail(ld, v, "'%s': broken YAML document", path);
-		r = get_str(ld, item, path, &s);
-		if (r < 0)
-			return r;
-		r = fn(ld, item, s, path);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-/* -- per-key handlers -- */
-
-static int k_device_type(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	struct config_error why;
-	const char *s;
-	int r = get_str(ld, v, path, &s);
-
-	if (r < 0)
-		return r;
-	if (config_parse_device_type(s, &ld->l->device_type, &why) < 0)
-		return ld_bad_value(ld, v, path, &why, -EINVAL);
-	ld->l->flags |= CONFIG_HAS_DEVICE_TYPE;
-	return 0;
-}
-
-static int k_device_name(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	struct config_error why;
-	const char *s;
-	int r = get_str(ld, v, path, &s);
-
-	if (r < 0)
-		return r;
-	if (config_check_device_name(s, &why) < 0)
-		return ld_bad_value(ld, v, path, &why, -EINVAL);
-	return copy_str(&ld->l->device_name, s, false) < 0 ? ld_oom(ld) : 0;
-}
-
-static int k_nonempty(struct ld *ld, const yaml_node_t *v, const char *path, char **dst)
-{
-	const char *s;
-	int r = get_str(ld, v, path, &s);
-
-	if (r < 0)
-		return r;
-	if (!*s)
-		return ld_fail(ld, v, "'%s': must not be empty", path);
-	return copy_str(dst, s, false) < 0 ? ld_oom(ld) : 0;
-}
-
-static int k_device_path(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	return k_nonempty(ld, v, path, &ld->l->device_path);
-}
-
-static int k_ip(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	struct config_error why;
-	const char *s;
-	int r = get_str(ld, v, path, &s);
-
-	if (r < 0)
-		return r;
-	if (config_parse_ip(s, ld->l->ip, &ld->l->ip_prefix, &why) < 0)
-		return ld_bad_value(ld, v, path, &why, -EINVAL);
-	ld->l->flags |= CONFIG_HAS_IP;
-	return 0;
-}
-
-static int k_mode(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	struct config_error why;
-	const char *s;
-	int r = get_str(ld, v, path, &s);
-
-	if (r < 0)
-		return r;
-	if (config_parse_mode(s, &ld->l->mode, &why) < 0)
-		return ld_bad_value(ld, v, path, &why, -EINVAL);
-	ld->l->flags |= CONFIG_HAS_MODE;
-	return 0;
-}
-
-static int k_listen(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	struct config_error why;
-	struct config_listen lis;
-	const char *s;
-	int r = get_str(ld, v, path, &s);
-
-	if (r < 0)
-		return r;
-	if (config_parse_listen(s, ADDR_DEFAULT_PORT, &lis, &why) < 0)
-		return ld_bad_value(ld, v, path, &why, -EINVAL);
-	return copy_str(&ld->l->listen, s, false) < 0 ? ld_oom(ld) : 0;
-}
-
-static int k_statsd_server(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	struct config_error why;
-	const char *s;
-	int r = get_str(ld, v, path, &s);
-
-	if (r < 0)
-		return r;
-	if (config_check_hostport(s, true, &why) < 0)
-		return ld_bad_value(ld, v, path, &why, -EINVAL);
-	return copy_str(&ld->l->statsd_server, s, false) < 0 ? ld_oom(ld) : 0;
-}
-
-static int k_key(struct ld *ld, const yaml_node_t *v, const char *path, char **dst, bool secret)
-{
-	uint8_t key[KEYS_PUB_LEN];
-	const char *s;
-	int r = get_str(ld, v, path, &s);
-
-	if (r < 0)
-		return r;
-	r = keys_decode(key, s);
-	sodium_memzero(key, sizeof(key));
-	if (r < 0)
-		return ld_fail(ld, v,
-			       "'%s': invalid key (expected base62 text of 32 bytes, as "
-			       "printed by 'meshvpn genkey')",
-			       path);
-	return copy_str(dst, s, secret) < 0 ? ld_oom(ld) : 0;
-}
-
-static int k_private_key(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	return k_key(ld, v, path, &ld->l->private_key, true);
-}
-
-static int k_public_key(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	return k_key(ld, v, path, &ld->l->public_key, false);
-}
-
-static int item_trusted(struct ld *ld, const yaml_node_t *item, const char *s, const char *path)
-{
-	struct config_error why;
-	int r = config_add_trusted_key(ld->l, s, &why);
-
-	return r < 0 ? ld_bad_value(ld, item, path, &why, r) : 0;
-}
-
-static int k_trusted_keys(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	return for_each_str(ld, v, path, item_trusted);
-}
-
-static int item_algo(struct ld *ld, const yaml_node_t *item, const char *s, const char *path)
-{
-	struct config_error why;
-	int r = config_add_algorithm(ld->l, s, false, &why);
-
-	return r < 0 ? ld_bad_value(ld, item, path, &why, r) : 0;
-}
-
-static int k_algorithms(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	return for_each_str(ld, v, path, item_algo);
-}
-
-static int item_claim(struct ld *ld, const yaml_node_t *item, const char *s, const char *path)
-{
-	struct config_error why;
-	int r = config_add_claim(ld->l, s, &why);
-
-	return r < 0 ? ld_bad_value(ld, item, path, &why, r) : 0;
-}
-
-static int k_claims(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	return for_each_str(ld, v, path, item_claim);
-}
-
-static int item_peer(struct ld *ld, const yaml_node_t *item, const char *s, const char *path)
-{
-	struct config_error why;
-	int r = config_add_peer(ld->l, s, &why);
-
-	return r < 0 ? ld_bad_value(ld, item, path, &why, r) : 0;
-}
-
-static int item_adv(struct ld *ld, const yaml_node_t *item, const char *s, const char *path)
-{
-	struct config_error why;
-	int r = config_add_advertise_address(ld->l, s, &why);
-
-	return r < 0 ? ld_bad_value(ld, item, path, &why, r) : 0;
-}
-
-static int k_peers(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	return for_each_str(ld, v, path, item_peer);
-}
-
-static int k_advertise(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	return for_each_str(ld, v, path, item_adv);
-}
-
-/* -- key tables and the map walker -- */
-
-static int k_hooks(struct ld *ld, const yaml_node_t *v, const char *path);
-
-/* clang-format off */
-#define KS(n, f) {n, K_STR, offsetof(struct config, f), 0, NULL, NULL}
-#define KX(n, f) {n, K_SECRET, offsetof(struct config, f), 0, NULL, NULL}
-#define KU(n, f, h) {n, K_U32, offsetof(struct config, f), h, NULL, NULL}
-#define KB(n, f, h) {n, K_BOOL, offsetof(struct config, f), h, NULL, NULL}
-#define KF(n, fn) {n, K_FN, 0, 0, fn, NULL}
-#define KM(n, t) {n, K_MAP, 0, 0, NULL, &t}
-/* clang-format on */
-#define TABLE(var, nm, pre, arr) static const struct ktable var = {nm, pre, arr, ARRAY_SIZE(arr)}
-
-static const struct kspec device_keys[] = {
-    KF("type", k_device_type),
-    KF("name", k_device_name),
-    KF("path", k_device_path),
-    KB("fix-rp-filter", fix_rp_filter, CONFIG_HAS_FIX_RP_FILTER),
-};
-TABLE(device_table, "device", "device.", device_keys);
-
-static const struct kspec crypto_keys[] = {
-    KX("password", password),	    KF("private-key", k_private_key),
-    KF("public-key", k_public_key), KF("trusted-keys", k_trusted_keys),
-    KF("algorithms", k_algorithms),
-};
-TABLE(crypto_table, "crypto", "crypto.", crypto_keys);
-
-static const struct kspec beacon_keys[] = {
-    KS("store", beacon_store),
-    KS("load", beacon_load),
-    KU("interval", beacon_interval, CONFIG_HAS_BEACON_INTERVAL),
-    KX("password", beacon_password),
-};
-TABLE(beacon_table, "beacon", "beacon.", beacon_keys);
-
-static const struct kspec statsd_keys[] = {
-    KF("server", k_statsd_server),
-    KS("prefix", statsd_prefix),
-};
-TABLE(statsd_table, "statsd", "statsd.", statsd_keys);
-
-static const struct kspec root_keys[] = {
-    KM("device", device_table),
-    KF("ip", k_ip),
-    KF("advertise-addresses", k_advertise),
-    KS("ifup", ifup),
-    KS("ifdown", ifdown),
-    KM("crypto", crypto_table),
-    KF("listen", k_listen),
-    KF("peers", k_peers),
-    KU("peer-timeout", peer_timeout, CONFIG_HAS_PEER_TIMEOUT),
-    KU("keepalive", keepalive, CONFIG_HAS_KEEPALIVE),
-    KM("beacon", beacon_table),
-    KF("mode", k_mode),
-    KU("switch-timeout", switch_timeout, CONFIG_HAS_SWITCH_TIMEOUT),
-    KF("claims", k_claims),
-    KB("auto-claim", auto_claim, CONFIG_HAS_AUTO_CLAIM),
-    KB("port-forwarding", port_forwarding, CONFIG_HAS_PORT_FORWARDING),
-    KS("pid-file", pid_file),
-    KS("stats-file", stats_file),
-    KM("statsd", statsd_table),
-    KS("user", user),
-    KS("group", group),
-    KS("hook", hook),
-    KF("hooks", k_hooks),
-};
-TABLE(root_table, "root", "", root_keys);
-_Static_assert(ARRAY_SIZE(root_keys) <= 32, "walk_map() handles at most 32 keys per map");
-
-static char norm_key_char(char c)
-{
-	return c == '_' ? '-' : (char)tolower((unsigned char)c);
-}
-
-/*
- * Edit distance (optimal string alignment: insert, delete, substitute, swap neighbours) of
- * two short strings, '_' and '-' counted as equal; large if either is too long.
- */
-static size_t distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), d[33][33];
-
-	if (la > 32 || lb > 32)
-		return 99;
-	for (size_t i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (size_t j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		for (size_t j = 1; j <= lb; j++) {
-			char ca = norm_key_char(a[i - 1]), cb = norm_key_char(b[j - 1]);
-			size_t v = d[i - 1][j - 1] + (ca != cb);
-
-			v = MIN(v, d[i - 1][j] + 1);
-			v = MIN(v, d[i][j - 1] + 1);
-			if (i > 1 && j > 1 && ca == norm_key_char(b[j - 2]) &&
-			    norm_key_char(a[i - 2]) == cb)
-				v = MIN(v, d[i - 2][j - 2] + 1);
-			d[i][j] = v;
-		}
-	}
-	return d[la][lb];
-}
-
-/* " (did you mean 'x'?)" for the closest candidate, or "". */
-static void suggest(char *buf, size_t len, const char *key, const char *const *cands, size_t n)
-{
-	size_t best = 99, limit = strlen(key) >= 6 ? 2 : 1;
-	const char *pick = NULL;
-
-	for (size_t i = 0; i < n; i++) {
-		size_t d = distance(key, cands[i]);
-		if (d < best) {
-			best = d;
-			pick = cands[i];
-		}
-	}
-	if (pick && best <= limit)
-		snprintf(buf, len, " (did you mean '%s'?)", pick);
-	else
-		buf[0] = '\0';
-}
-
-static int unknown_key(struct ld *ld, const yaml_node_t *k, const char *key, const char *where,
-		       const char *const *cands, size_t n)
-{
-	char b[SHOW_LEN], hint[96];
-
-	suggest(hint, sizeof(hint), key, cands, n);
-	return ld_fail(ld, k, "unknown key '%s' in '%s'%s", show(b, key), where, hint);
-}
-
-/* The key of a mapping pair as a string, or an error. */
-static int map_key(struct ld *ld, const yaml_node_pair_t *p, const yaml_node_t *map,
-		   const yaml_node_t **kn, const yaml_node_t **vn, const char **key)
-{
-	*kn = yaml_document_get_node(ld->doc, p->key);
-	*vn = yaml_document_get_node(ld->doc, p->value);
-	if (!*kn || !*vn)
-		return ld_fail(ld, map, "broken YAML document");
-	if ((*kn)->type != YAML_SCALAR_NODE || strlen(scalar(*kn)) != (*kn)->data.scalar.length)
-		return ld_fail(ld, *kn, "keys must be plain strings");
-	*key = scalar(*kn);
-	return 0;
-}
-
-static int dup_key(struct ld *ld, const yaml_node_t *k, const char *key, const char *where,
-		   unsigned long first)
-{
-	char b[SHOW_LEN];
-
-	return ld_fail(ld, k, "duplicate key '%s' in '%s' (first given on line %lu)", show(b, key),
-		       where, first);
-}
-
-static int walk_map(struct ld *ld, const yaml_node_t *map, const struct ktable *t);
-
-static int apply_key(struct ld *ld, const struct kspec *ks, const yaml_node_t *v, const char *path)
-{
-	char *base = (char *)ld->l;
-	const char *s;
-	int r;
-
-	switch (ks->kind) {
-	case K_STR:
-	case K_SECRET:
-		r = get_str(ld, v, path, &s);
-		if (r < 0)
-			return r;
-		if (copy_str((char **)(void *)(base + ks->off), s, ks->kind == K_SECRET) < 0)
-			return ld_oom(ld);
-		return 0;
-	case K_U32:
-		r = get_u32(ld, v, path, (uint32_t *)(void *)(base + ks->off));
-		break;
-	case K_BOOL:
-		r = get_bool(ld, v, path, (bool *)(void *)(base + ks->off));
-		break;
-	case K_MAP:
-		return walk_map(ld, v, ks->sub);
-	case K_FN:
-	default:
-		return ks->fn(ld, v, path);
-	}
-	if (r == 0)
-		ld->l->flags |= ks->has;
-	return r;
-}
-
-static int walk_map(struct ld *ld, const yaml_node_t *map, const struct ktable *t)
-{
-	const char *cands[32];
-	unsigned long first[32] = {0};
-
-	if (map->type != YAML_MAPPING_NODE)
-		return ld_fail(ld, map, "'%s': expected a map of settings, found %s", t->name,
-			       kind_of(map));
-	for (size_t i = 0; i < t->n && i < ARRAY_SIZE(cands); i++)
-		cands[i] = t->keys[i].name;
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-	     p++) {
-		const yaml_node_t *kn, *vn;
-		const char *key;
-		char path[64];
-		size_t i;
-		int r = map_key(ld, p, map, &kn, &vn, &key);
-
-		if (r < 0)
-			return r;
-		for (i = 0; i < t->n && strcmp(key, t->keys[i].name) != 0; i++)
-			;
-		if (i == t->n)
-			return unknown_key(ld, kn, key, t->name, cands,
-					   MIN(t->n, ARRAY_SIZE(cands)));
-		if (first[i])
-			return dup_key(ld, kn, key, t->name, first[i]);
-		first[i] = line_of(kn);
-		if (is_null(vn))
-			continue; /* ~ = default */
-		snprintf(path, sizeof(path), "%s%s", t->prefix, key);
-		r = apply_key(ld, &t->keys[i], vn, path);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-static int k_hooks(struct ld *ld, const yaml_node_t *v, const char *path)
-{
-	unsigned long first[CONFIG_HOOK_COUNT] = {0};
-
-	if (v->type != YAML_MAPPING_NODE)
-		return ld_fail(ld, v, "'%s': expected a map of event: script, found %s", path,
-			       kind_of(v));
-	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top;
-	     p++) {
-		const yaml_node_t *kn, *vn;
-		const char *key, *s;
-		char sub[64], b[SHOW_LEN], hint[96];
-		int ev, r = map_key(ld, p, v, &kn, &vn, &key);
-
-		if (r < 0)
-			return r;
-		ev = config_hook_event_parse(key, strlen(key));
-		if (ev < 0) {
-			suggest(hint, sizeof(hint), key, hook_names, CONFIG_HOOK_COUNT);
-			return ld_fail(
-			    ld, kn,
-			    "unknown hook event '%s' in 'hooks'%s (events: device_setup, "
-			    "device_configured, vpn_started, peer_connecting, "
-			    "peer_connected, peer_disconnected, vpn_shutdown)",
-			    show(b, key), hint);
-		}
-		if (first[ev])
-			return dup_key(ld, kn, key, "hooks", first[ev]);
-		first[ev] = line_of(kn);
-		if (is_null(vn))
-			continue;
-		snprintf(sub, sizeof(sub), "hooks.%s", key);
-		r = get_str(ld, vn, sub, &s);
-		if (r < 0)
-			return r;
-		if (copy_str(&ld->l->hooks[ev], s, false) < 0)
-			return ld_oom(ld);
-	}
-	return 0;
-}
-
-/* Keys that only a VpnCloud 1.x file has, with their 2.x replacement. */
-static const struct {
-	const char *old, *repl;
-} v1_keys[] = {
-    {"device_type", "device.type"},
-    {"device_name", "device.name"},
-    {"device_path", "device.path"},
-    {"shared_key", "crypto.password"},
-    {"magic", NULL},
-    {"port", "listen"},
-    {"dst_timeout", "switch-timeout"},
-    {"subnets", "claims"},
-    {"beacon_store", "beacon.store"},
-    {"beacon_load", "beacon.load"},
-    {"beacon_interval", "beacon.interval"},
-    {"statsd_server", "statsd.server"},
-    {"statsd_prefix", "statsd.prefix"},
-};
-
-/* A 1.x file is not converted automatically (unlike VpnCloud): say so clearly. */
-static int check_v1(struct ld *ld, const yaml_node_t *root)
-{
-	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
-	     p++) {
-		const yaml_node_t *kn = yaml_document_get_node(ld->doc, p->key);
-		const yaml_node_t *vn = yaml_document_get_node(ld->doc, p->value);
-		const char *repl = NULL, *key;
-		bool old = false;
-
-		if (!kn || !vn || kn->type != YAML_SCALAR_NODE)
-			continue;
-		key = scalar(kn);
-		for (size_t i = 0; i < ARRAY_SIZE(v1_keys); i++) {
-			if (strcmp(key, v1_keys[i].old) == 0) {
-				old = true;
-				repl = v1_keys[i].repl;
-			}
-		}
-		/* 1.x: "crypto: chacha20"; 2.x: a map */
-		if (strcmp(key, "crypto") == 0 && vn->type == YAML_SCALAR_NODE && !is_null(vn))
-			old = true;
-		if (old)
-			return ld_fail(ld, kn,
-				       "key '%s' looks like a VpnCloud 1.x file, convert it first "
-				       "(1.x files are not supported; 'vpncloud migrate-config "
-				       "--config-file FILE' converts them)%s%s%s",
-				       key, repl ? "; the 2.x key is '" : "", repl ? repl : "",
-				       repl ? "'" : "");
-	}
-	return 0;
-}
-
-static int syntax_error(const yaml_parser_t *p, const char *name, struct config_error *err)
-{
-	if (p->error == YAML_MEMORY_ERROR)
-		return fail(err, -ENOMEM, "%s: out of memory", name);
-	if (p->error == YAML_READER_ERROR)
-		return fail(err, -EINVAL, "%s: invalid YAML input: %s (at byte %zu)", name,
-			    p->problem ? p->problem : "unknown error", p->problem_offset);
-	if (p->context)
-		return fail(err, -EINVAL, "%s:%lu:%lu: YAML syntax error: %s %s (line %lu)", name,
-			    (unsigned long)p->problem_mark.line + 1,
-			    (unsigned long)p->problem_mark.column + 1,
-			    p->problem ? p->problem : "unknown error", p->context,
-			    (unsigned long)p->context_mark.line + 1);
-	return fail(err, -EINVAL, "%s:%lu:%lu: YAML syntax error: %s", name,
-		    (unsigned long)p->problem_mark.line + 1,
-		    (unsigned long)p->problem_mark.column + 1,
-		    p->problem ? p->problem : "unknown error");
-}
-
-int config_load_buffer(struct config *cfg, const void *data, size_t len, const char *name,
-		       struct config_error *err)
-{
-	yaml_parser_t parser;
-	yaml_document_t doc, extra;
-	bool have_doc = false, have_extra = false;
-	struct config layer;
-	struct ld ld = {&doc, &layer, name, err};
-	const yaml_node_t *root;
-	int r;
-
-	config_layer_init(&layer);
-	if (!yaml_parser_initialize(&parser))
-		return fail(err, -ENOMEM, "%s: out of memory", name);
-	yaml_parser_set_input_string(&parser, data, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		r = syntax_error(&parser, name, err);
-		goto out;
-	}
-	have_doc = true;
-	/* Read to the end: syntax errors anywhere count, and only one document is allowed. */
-	if (!yaml_parser_load(&parser, &extra)) {
-		r = syntax_error(&parser, name, err);
-		goto out;
-	}
-	have_extra = true;
-	if (yaml_document_get_root_node(&extra)) {
-		r = fail(err, -EINVAL, "%s:%lu: only one YAML document is allowed", name,
-			 (unsigned long)extra.start_mark.line + 1);
-		goto out;
-	}
-	root = yaml_document_get_root_node(&doc);
-	r = 0;
-	if (root && !is_null(root)) {
-		if (root->type != YAML_MAPPING_NODE) {
-			r = ld_fail(&ld, root,
-				    "expected a map of settings at the top level, found %s",
-				    kind_of(root));
-			goto out;
-		}
-		r = check_v1(&ld, root);
-		if (r == 0)
-			r = walk_map(&ld, root, &root_table);
-	}
-	if (r == 0) {
-		r = config_merge(cfg, &layer, err);
-		if (r < 0) {
-			char msg[sizeof(err->msg)];
-			memcpy(msg, err->msg, sizeof(msg));
-			fail(err, r, "%s: %s", name, msg);
-		}
-	}
-out:
-	if (have_extra)
-		yaml_document_delete(&extra);
-	if (have_doc)
-		yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	config_free(&layer);
-	return r;
-}
-
-int config_load_file(struct config *cfg, const char *path, struct config_error *err)
-{
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	int fd, r = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		return fail(err, r, "%s: cannot open config file: %s", path, strerror(-r));
-	}
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 8192;
-			char *nb;
-			if (cap > CONFIG_FILE_MAX) {
-				r = fail(err, -EFBIG,
-					 "%s: config file too large (more than %d bytes)", path,
-					 CONFIG_FILE_MAX);
-				goto out;
-			}
-			nb = malloc(ncap);
-			if (!nb) {
-				r = fail(err, -ENOMEM, "%s: out of memory", path);
-				goto out;
-			}
-			/* grow by copying so that no unwiped copy of the secrets stays behind */
-			if (buf) {
-				memcpy(nb, buf, len);
-				sodium_memzero(buf, cap);
-				free(buf);
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			fail(err, r, "%s: cannot read config file: %s", path, strerror(-r));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > CONFIG_FILE_MAX) {
-		r = fail(err, -EFBIG, "%s: config file too large (more than %d bytes)", path,
-			 CONFIG_FILE_MAX);
-		goto out;
-	}
-	r = config_load_buffer(cfg, buf ? buf : "", len, path, err);
-out:
-	if (buf) {
-		sodium_memzero(buf, cap);
-		free(buf);
-	}
-	close(fd);
-	return r;
 }

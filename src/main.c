@@ -96,6 +96,9 @@ int main(int argc, char **argv)
 	} else if (cli.version) {
 		cli_print_version(stdout);
 		status = EXIT_SUCCESS;
+	} else if (cli.dump_options) {
+		cli_print_options(stdout);
+		status = EXIT_SUCCESS;
 	} else {
 		switch (cli.command) {
 		case CLI_RUN:

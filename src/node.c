@@ -545,7 +545,7 @@ int node_new(const struct config *cfg, struct node **out)
 		[CONFIG_MODE_NORMAL] = TABLE_MODE_NORMAL,
 		[CONFIG_MODE_ROUTER] = TABLE_MODE_ROUTER,
 		[CONFIG_MODE_SWITCH] = TABLE_MODE_SWITCH,
-		[CONFIG_MODE_HUB] = TABLE_MODE_HUB,
+		[CONFIG_MODE_FLOOD] = TABLE_MODE_FLOOD,
 	};
 	n->table_flags = table_mode_flags(modes[cfg->mode], n->kind);
 	r = table_init(&n->table, n->table_flags, cfg->switch_timeout, NODE_TABLE_CAPACITY);

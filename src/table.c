@@ -38,7 +38,7 @@ unsigned table_mode_flags(enum table_mode mode, enum payload_kind kind)
 		return kind == PAYLOAD_ETH ? TABLE_LEARNING | TABLE_BROADCAST : 0;
 	case TABLE_MODE_SWITCH:
 		return TABLE_LEARNING | TABLE_BROADCAST;
-	case TABLE_MODE_HUB:
+	case TABLE_MODE_FLOOD:
 		return TABLE_BROADCAST;
 	case TABLE_MODE_ROUTER:
 	default:

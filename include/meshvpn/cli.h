@@ -28,6 +28,7 @@ struct cli {
 	enum cli_command command;
 	bool help;	       /* -h, --help or "help": print cli_print_help(), exit 0 */
 	bool version;	       /* --version: print cli_print_version(), exit 0 */
+	bool dump_options;     /* --dump-options (hidden): print cli_print_options(), exit 0 */
 	char *config_path;     /* --config FILE, or NULL */
 	struct config layer;   /* the node options given (and PASSWORD/PRIVATE_KEY), a layer */
 	char *genkey_password; /* genkey -p/--password or env PASSWORD; secret */
@@ -52,7 +53,13 @@ void cli_free(struct cli *cli);
  */
 int config_build(struct config *out, const struct cli *cli, struct config_error *err) WUR;
 
+/* The usage lines and every option of the table, by section. */
 void cli_print_help(FILE *out);
+/*
+ * One line per name, for tools and the man-page check (tests/integration/manpages.sh):
+ * "long NAME", "short C", "key PATH" (file keys), "event NAME" (hooks), "command NAME".
+ */
+void cli_print_options(FILE *out);
 /* "meshvpn X.Y.Z" */
 void cli_print_version(FILE *out);
 /* "genkey", "ws-proxy", ... ("" for CLI_RUN) */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * config.h - the node configuration (CONFIG.md 2): defaults, the VpnCloud 2.x YAML file,
- * merging of layers (defaults < file < command line), validation, and the value parsers
- * shared with the command line (cli.h).
+ * config.h - the node configuration (CONFIG.md 2): struct config, defaults, merging of
+ * layers (defaults < file < command line) and validation. The values' types and parsers are
+ * in config_parse.h (included), the YAML file in config_load.h, the table of settings that
+ * drives all of them in options.h.
  */
 #ifndef MESHVPN_CONFIG_H
 #define MESHVPN_CONFIG_H
@@ -12,13 +13,12 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "config_parse.h"
 #include "keys.h"
 #include "log.h"
 #include "util.h"
 
 #define CONFIG_LIST_MAX		       1024 /* entries per list (peers, claims, keys, ...) */
-#define CONFIG_FILE_MAX		       (1024 * 1024)
-#define CONFIG_IFNAME_MAX	       15 /* IFNAMSIZ - 1 */
 #define CONFIG_DEFAULT_DEVICE_NAME     "meshvpn%d"
 #define CONFIG_DEFAULT_DEVICE_PATH     "/dev/net/tun"
 #define CONFIG_DEFAULT_LISTEN	       "3210"
@@ -26,45 +26,6 @@
 #define CONFIG_DEFAULT_SWITCH_TIMEOUT  300
 #define CONFIG_DEFAULT_BEACON_INTERVAL 3600
 #define CONFIG_DEFAULT_STATSD_PREFIX   "vpncloud" /* VpnCloud's, kept for dashboards */
-#define CONFIG_DEFAULT_IP_PREFIX       24
-#define CONFIG_WS_DEFAULT_PORT	       80
-
-/* A message for the user that names file:line and key, or the option. */
-struct config_error {
-	char msg[512];
-};
-
-enum config_device_type {
-	CONFIG_DEVICE_TUN = 0,
-	CONFIG_DEVICE_TAP,
-};
-
-enum config_mode {
-	CONFIG_MODE_NORMAL = 0,
-	CONFIG_MODE_HUB,
-	CONFIG_MODE_SWITCH,
-	CONFIG_MODE_ROUTER,
-};
-
-/* Values are the wire ids of the handshake's algorithm list. */
-enum config_algo {
-	CONFIG_ALGO_PLAIN = 0,
-	CONFIG_ALGO_AES128 = 1,
-	CONFIG_ALGO_AES256 = 2,
-	CONFIG_ALGO_CHACHA20 = 3,
-	CONFIG_ALGO_COUNT
-};
-
-enum config_hook_event {
-	CONFIG_HOOK_DEVICE_SETUP = 0,
-	CONFIG_HOOK_DEVICE_CONFIGURED,
-	CONFIG_HOOK_VPN_STARTED,
-	CONFIG_HOOK_PEER_CONNECTING,
-	CONFIG_HOOK_PEER_CONNECTED,
-	CONFIG_HOOK_PEER_DISCONNECTED,
-	CONFIG_HOOK_VPN_SHUTDOWN,
-	CONFIG_HOOK_COUNT
-};
 
 /* Presence bits in config.flags for scalars whose absence matters when merging layers. */
 enum config_has {
@@ -116,7 +77,8 @@ struct config {
 	size_t n_algorithms; /* 0 = default; config_validate fills AES128, AES256, CHACHA20 */
 
 	/* network */
-	char *listen; /* "PORT", "IP[:PORT]", "[v6]:PORT" or "ws://HOST[:PORT][/PATH]" */
+	char *listen; /* "PORT", "IP[:PORT]", "[v6]:PORT" or "ws[s]://HOST[:PORT][/PATH]" */
+	char *ws_ca;  /* CA certificates (PEM file) for a wss:// proxy; NULL = the system's */
 	struct config_strlist peers; /* "host[:port]", syntax checked, resolved at runtime */
 	uint32_t peer_timeout;
 	uint32_t keepalive; /* after config_validate: explicit or max(peer_timeout/2 - 60, 1) */
@@ -159,17 +121,6 @@ void config_layer_init(struct config *layer);
 void config_free(struct config *cfg);
 
 /*
- * Reads a VpnCloud 2.x YAML file and merges it into cfg (config_merge rules). Errors name
- * the file, the 1-based line and the key. Returns 0, -EINVAL (syntax or bad value),
- * -ENOENT/-EACCES/... (cannot read), -EFBIG (> CONFIG_FILE_MAX), -E2BIG or -ENOMEM. On
- * error cfg is still valid (may be partly merged) and must be freed by the caller.
- */
-int config_load_file(struct config *cfg, const char *path, struct config_error *err) WUR;
-/* Same for YAML text in memory; name is used in messages. */
-int config_load_buffer(struct config *cfg, const void *data, size_t len, const char *name,
-		       struct config_error *err) WUR;
-
-/*
  * Applies layer src on top of dst (CONFIG.md 1): present scalars and strings replace,
  * peers/claims/advertise-addresses/trusted-keys are appended, a non-empty algorithm list
  * replaces, hooks are merged per event. src is not changed (values are copied).
@@ -195,45 +146,5 @@ int config_add_trusted_key(struct config *cfg, const char *s, struct config_erro
 /* Appends unless already listed (the list holds each algorithm once). */
 int config_add_algorithm(struct config *cfg, const char *s, bool cli_only,
 			 struct config_error *why) WUR;
-
-/*
- * Value parsers shared by the file and the command line. Each returns 0 or -EINVAL and
- * then, if why is not NULL, a short explanation (without file/option) in why->msg.
- */
-int config_parse_device_type(const char *s, enum config_device_type *out,
-			     struct config_error *why) WUR;
-int config_parse_mode(const char *s, enum config_mode *out, struct config_error *why) WUR;
-/* File names of CONFIG.md 10.4 (case-insensitive); cli_only: plain/aes128/aes256/chacha20. */
-int config_parse_algorithm(const char *s, bool cli_only, enum config_algo *out,
-			   struct config_error *why) WUR;
-/* Non-negative decimal integer <= UINT32_MAX. */
-int config_parse_u32(const char *s, uint32_t *out, struct config_error *why) WUR;
-/* "a.b.c.d" or "a.b.c.d/len" (len 0-32, default 24). */
-int config_parse_ip(const char *s, uint8_t ip[static 4], uint8_t *prefix,
-		    struct config_error *why) WUR;
-int config_parse_claim(const char *s, struct range *out, struct config_error *why) WUR;
-/* 1-15 bytes, no '/', ':' or white space. */
-int config_check_device_name(const char *s, struct config_error *why) WUR;
-/* "host", "host:port", "[v6]:port", "v6"; port_required for statsd. */
-int config_check_hostport(const char *s, bool port_required, struct config_error *why) WUR;
-
-/* A parsed listen value (CONFIG.md 3). */
-struct config_listen {
-	bool ws;	  /* a ws:// proxy URL */
-	struct addr addr; /* !ws: the socket address (:: = all addresses) */
-	char host[256];	  /* ws: host name or IP, without brackets */
-	uint16_t port;	  /* ws: port, 80 if omitted */
-	const char *path; /* ws: "/..." part of the input (borrowed), "" if none */
-};
-/* Parses "PORT", "*:PORT", "IP[:PORT]", "[v6]:PORT" or "ws://HOST[:PORT][/PATH]". */
-int config_parse_listen(const char *s, uint16_t default_port, struct config_listen *out,
-			struct config_error *why) WUR;
-
-/* Event name ("peer_connected") -> event, or -EINVAL; len bytes of s are compared. */
-int config_hook_event_parse(const char *s, size_t len);
-const char *config_hook_event_name(enum config_hook_event ev);
-const char *config_algo_name(enum config_algo a);
-const char *config_mode_name(enum config_mode m);
-const char *config_device_type_name(enum config_device_type t);
 
 #endif

@@ -31,7 +31,7 @@ enum table_mode {
 	TABLE_MODE_NORMAL, /* switch on TAP, router on TUN */
 	TABLE_MODE_ROUTER,
 	TABLE_MODE_SWITCH,
-	TABLE_MODE_HUB,
+	TABLE_MODE_FLOOD, /* VpnCloud's "hub" mode: no learning, unknown destinations to all */
 };
 
 /* Flags for a configured mode on a device kind (PROTOCOL.md 5.9). */

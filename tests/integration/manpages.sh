@@ -1,11 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# The manual pages stay complete and clean: every long and short option of src/cli.c's option
-# tables and every subcommand appear in meshvpn.8, every configuration key of src/config.c's
-# key tables and every hook event in meshvpn.net.5, every option of wsproxy/wsproxy.c in
-# meshvpn-wsproxy.8; groff -wall and mandoc -Tlint (warning level) report nothing. Needs no
-# root.
+# The manual pages stay complete and clean: every long and short option, subcommand and hook
+# event the program knows (meshvpn --dump-options, from its options table) appears in
+# meshvpn.8, every configuration key and hook event in meshvpn.net.5, every option of
+# wsproxy/wsproxy.c in meshvpn-wsproxy.8; groff -wall and mandoc -Tlint (warning level)
+# report nothing. Needs no root.
 top=$(cd "$(dirname "$0")/../.." && pwd)
+MESHVPN=${MESHVPN:-$top/meshvpn}
 man8=$top/man/meshvpn.8
 man5=$top/man/meshvpn.net.5
 man8w=$top/man/meshvpn-wsproxy.8
@@ -15,28 +16,38 @@ bad() {
 	failed=1
 }
 command -v groff >/dev/null || { echo "[manpages] SKIP: no groff" >&2; exit 77; }
+[ -x "$MESHVPN" ] || { echo "[manpages] FAIL: $MESHVPN missing (run make)" >&2; exit 1; }
 
-# roff writes a hyphen in an option as \-
+# roff writes a hyphen in an option as \-; a key is also a regular expression: quote the dots
 roff() { printf '%s' "$1" | sed 's/-/\\\\-/g'; }
+re() { roff "$1" | sed 's/\./\\./g'; }
 
-for opt in $(sed -n 's/^ *{"\([a-z_-]*\)", *\(required\|no\)_argument.*/\1/p' "$top/src/cli.c" | sort -u); do
-	grep -q "\\\\-\\\\-$(roff "$opt")\\b" "$man8" || bad "option --$opt missing in meshvpn.8"
-done
-shorts=$(sed -n 's/^static const char node_shortopts\[\] = "+:\(.*\)";/\1/p' "$top/src/cli.c" | tr -d ':')
-[ -n "$shorts" ] || bad "cannot read the short options from src/cli.c"
-for c in $(echo "$shorts" | sed 's/./& /g'); do
-	grep -q "^\.B[RI]* \\\\-$c\\b" "$man8" || bad "option -$c missing in meshvpn.8"
-done
-for cmd in $(sed -n 's/^ *{"\([a-z-]*\)", CLI_.*/\1/p' "$top/src/cli.c"); do
-	grep -q "$(roff "$cmd")" "$man8" || bad "subcommand $cmd missing in meshvpn.8"
-done
-for key in $(grep -oE 'K[SXUBFM]\("[a-z-]+"' "$top/src/config.c" | sed 's/.*("//; s/"//' | sort -u); do
-	grep -q "$(roff "$key")" "$man5" || bad "key $key missing in meshvpn.net.5"
-done
-for ev in device_setup device_configured vpn_started peer_connecting peer_connected \
-	peer_disconnected vpn_shutdown; do
-	grep -q "$ev" "$man5" || bad "event $ev missing in meshvpn.net.5"
-	grep -q "$ev" "$man8" || bad "event $ev missing in meshvpn.8"
+list=$("$MESHVPN" --dump-options) || { echo "[manpages] FAIL: meshvpn --dump-options" >&2; exit 1; }
+seen=""
+while read -r kind name; do
+	case $kind in
+	long)
+		grep -q "\\\\-\\\\-$(roff "$name")\\b" "$man8" || bad "option --$name missing in meshvpn.8" ;;
+	short)
+		grep -q "^\.B[RI]* \\\\-$name\\b" "$man8" || bad "option -$name missing in meshvpn.8" ;;
+	command)
+		grep -q "$(roff "$name")" "$man8" || bad "subcommand $name missing in meshvpn.8" ;;
+	key)
+		# a key is the heading of its own entry: ".BR device.type (...)"
+		grep -q "^\.B[RI]* $(re "$name")\\( \\|\$\\)" "$man5" || bad "key $name missing in meshvpn.net.5" ;;
+	event)
+		grep -q "$name" "$man5" || bad "event $name missing in meshvpn.net.5"
+		grep -q "$name" "$man8" || bad "event $name missing in meshvpn.8" ;;
+	*)
+		bad "unexpected line from --dump-options: $kind $name" ;;
+	esac
+	case " $seen " in *" $kind "*) ;; *) seen="$seen $kind" ;; esac
+done <<EOF
+$list
+EOF
+# an empty or truncated list would check nothing
+for kind in long short command key event; do
+	case " $seen " in *" $kind "*) ;; *) bad "--dump-options lists no $kind" ;; esac
 done
 wsp=$top/wsproxy/wsproxy.c
 for opt in $(sed -n 's/^ *{"\([a-z_-]*\)", *\(required\|no\)_argument.*/\1/p' "$wsp" | sort -u); do

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "meshvpn/cli.h"
+#include "meshvpn/options.h"
 
 #define A1_SEED_B62 "OcNT14Czd82FN9R7Bms8WW0ZX50TO7SoA99yGK2Rmyz"
 #define A1_PUB_B62  "PQGYPnaB8PV2qWtxGtN9wibSKzYbSwbQh1s9b5syjch"
@@ -140,7 +141,7 @@ static void test_aliases(void **state)
 			 0);
 	assert_int_equal(l->device_type, CONFIG_DEVICE_TAP);
 	assert_string_equal(l->device_name, "x0");
-	assert_int_equal(l->mode, CONFIG_MODE_HUB);
+	assert_int_equal(l->mode, CONFIG_MODE_FLOOD);
 	assert_string_equal(l->password, "pw");
 	assert_int_equal(l->n_trusted_keys, 1);
 	assert_int_equal(l->algorithms[0], CONFIG_ALGO_PLAIN);
@@ -278,6 +279,18 @@ static void test_bad_values(void **state)
 	expect_fail("unknown or ambiguous option '--no' (try --help)", PARSE(&cli, "--no=1"), &cli);
 	expect_fail("unknown option -x (try --help)", PARSE(&cli, "--password=a", "-xv"), &cli);
 	expect_fail("unknown subcommand 'start' (try --help)", PARSE(&cli, "-v", "start"), &cli);
+}
+
+/* The command line checks values as the file does. */
+static void test_checks_as_file(void **state)
+{
+	(void)state;
+	struct cli cli;
+
+	expect_fail("option --device-path: must not be empty", PARSE(&cli, "--device-path", ""),
+		    &cli);
+	expect_fail("option --type: invalid device type '' (expected tun or tap)",
+		    PARSE(&cli, "--type="), &cli);
 }
 
 static void test_conflicts(void **state)
@@ -482,6 +495,71 @@ static void test_help_version(void **state)
 	free(text);
 }
 
+static char *capture(void (*print)(FILE *out))
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	print(f);
+	fclose(f);
+	return text;
+}
+
+/* --help and --dump-options come from the table: every visible option is in both. */
+static void test_help_from_table(void **state)
+{
+	(void)state;
+	char *help = capture(cli_print_help), *lines = capture(cli_print_options);
+	char want[128], *dump = malloc(strlen(lines) + 2);
+
+	assert_non_null(dump);
+	sprintf(dump, "\n%s", lines); /* every line starts after a newline */
+
+	for (size_t i = 0; i < opt_count; i++) {
+		const struct opt *o = &opt_table[i];
+		bool hidden = (o->flags & OPT_HIDDEN) != 0;
+
+		for (size_t j = 0; j < OPT_MAX_NAMES && o->names[j]; j++) {
+			snprintf(want, sizeof(want), "--%s", o->names[j]);
+			assert_true(!strstr(help, want) == hidden);
+			snprintf(want, sizeof(want), "\nlong %s\n", o->names[j]);
+			assert_true(!strstr(dump, want) == hidden);
+		}
+		if (o->names[0] && !hidden) {
+			assert_non_null(o->help);
+			snprintf(want, sizeof(want), "\n%s:\n", opt_section_title(o->section));
+			assert_non_null(strstr(help, want));
+		}
+		if (o->short_name) {
+			snprintf(want, sizeof(want), "  -%c, --%s", o->short_name, o->names[0]);
+			assert_non_null(strstr(help, want));
+			snprintf(want, sizeof(want), "\nshort %c\n", o->short_name);
+			assert_non_null(strstr(dump, want));
+		}
+		if (o->key) {
+			snprintf(want, sizeof(want), "\nkey %s\n", o->key);
+			assert_non_null(strstr(dump, want));
+		}
+	}
+	assert_non_null(strstr(dump, "\nevent peer_disconnected\n"));
+	assert_non_null(strstr(dump, "\ncommand ws-proxy\n"));
+	assert_non_null(strstr(dump, "\ncommand help\n"));
+	/* a description that does not fit next to the option goes below it */
+	assert_non_null(strstr(help, "\n      --private-key, --key KEY\n"
+				     "                             base62 private key"));
+	assert_non_null(strstr(help, "\n      --beacon-interval SECS store/load period"));
+	free(help);
+	free(lines);
+	free(dump);
+
+	struct cli cli;
+	assert_int_equal(PARSE(&cli, "-v", "--dump-options", "--bogus"), 0);
+	assert_true(cli.dump_options);
+	cli_free(&cli);
+}
+
 static char *write_temp(const char *text)
 {
 	static char path[64];
@@ -491,6 +569,40 @@ static char *write_temp(const char *text)
 	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	close(fd);
 	return path;
+}
+
+/* --ws-ca and wss:// listen addresses; TLS verification cannot be switched off. */
+static void test_websocket(void **state)
+{
+	(void)state;
+	struct cli cli;
+	struct config cfg;
+	char *path = write_temp("crypto:\n  password: pw\nws-ca: /file/ca.pem\n");
+
+	assert_int_equal(PARSE(&cli, "-l", "wss://proxy:8443/p", "--ws-ca", "/etc/ca.pem"), 0);
+	assert_string_equal(cli.layer.listen, "wss://proxy:8443/p");
+	assert_string_equal(cli.layer.ws_ca, "/etc/ca.pem");
+	cli_free(&cli);
+	expect_fail("option --ws-ca: must not be empty", PARSE(&cli, "--ws-ca="), &cli);
+	expect_fail("option --ws-ca requires a value", PARSE(&cli, "--ws-ca"), &cli);
+	expect_fail("unknown or ambiguous option '--ws-insecure' (try --help)",
+		    PARSE(&cli, "--ws-insecure"), &cli);
+	expect_fail("option --listen: invalid WebSocket URL 'wss://' (expected "
+		    "wss://HOST[:PORT][/PATH])",
+		    PARSE(&cli, "--listen", "wss://"), &cli);
+
+	/* the file's ws-ca, replaced by the option */
+	assert_int_equal(PARSE(&cli, "--config", path), 0);
+	assert_int_equal(config_build(&cfg, &cli, &err), 0);
+	assert_string_equal(cfg.ws_ca, "/file/ca.pem");
+	config_free(&cfg);
+	cli_free(&cli);
+	assert_int_equal(PARSE(&cli, "--config", path, "--ws-ca", "/cli/ca.pem"), 0);
+	assert_int_equal(config_build(&cfg, &cli, &err), 0);
+	assert_string_equal(cfg.ws_ca, "/cli/ca.pem");
+	config_free(&cfg);
+	cli_free(&cli);
+	unlink(path);
 }
 
 static void test_build(void **state)
@@ -511,7 +623,7 @@ static void test_build(void **state)
 	assert_int_equal(PARSE(&cli, "--config", path), 0);
 	assert_int_equal(config_build(&cfg, &cli, &err), 0);
 	assert_string_equal(cfg.password, "filepw");
-	assert_int_equal(cfg.mode, CONFIG_MODE_HUB);
+	assert_int_equal(cfg.mode, CONFIG_MODE_FLOOD);
 	assert_int_equal(cfg.keepalive, 440);
 	assert_false(cfg.port_forwarding);
 	assert_string_equal(cfg.device_name, "filedev");
@@ -619,10 +731,13 @@ int main(void)
 	    cmocka_unit_test_setup(test_lists, setup),
 	    cmocka_unit_test_setup(test_hooks, setup),
 	    cmocka_unit_test_setup(test_bad_values, setup),
+	    cmocka_unit_test_setup(test_checks_as_file, setup),
+	    cmocka_unit_test_setup(test_websocket, setup),
 	    cmocka_unit_test_setup(test_conflicts, setup),
 	    cmocka_unit_test_setup(test_env, setup),
 	    cmocka_unit_test_setup(test_subcommands, setup),
 	    cmocka_unit_test_setup(test_help_version, setup),
+	    cmocka_unit_test_setup(test_help_from_table, setup),
 	    cmocka_unit_test_setup(test_build, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

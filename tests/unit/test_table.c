@@ -76,8 +76,8 @@ static void test_mode_flags(void **state)
 	assert_int_equal(table_mode_flags(TABLE_MODE_ROUTER, PAYLOAD_IP), 0);
 	assert_int_equal(table_mode_flags(TABLE_MODE_SWITCH, PAYLOAD_ETH), LB);
 	assert_int_equal(table_mode_flags(TABLE_MODE_SWITCH, PAYLOAD_IP), LB);
-	assert_int_equal(table_mode_flags(TABLE_MODE_HUB, PAYLOAD_ETH), TABLE_BROADCAST);
-	assert_int_equal(table_mode_flags(TABLE_MODE_HUB, PAYLOAD_IP), TABLE_BROADCAST);
+	assert_int_equal(table_mode_flags(TABLE_MODE_FLOOD, PAYLOAD_ETH), TABLE_BROADCAST);
+	assert_int_equal(table_mode_flags(TABLE_MODE_FLOOD, PAYLOAD_IP), TABLE_BROADCAST);
 }
 
 static void test_init_errors(void **state)
@@ -358,7 +358,7 @@ static void test_learning(void **state)
 	table_free(&t);
 
 	/* no learning in router and hub mode */
-	assert_int_equal(table_init(&t, table_mode_flags(TABLE_MODE_HUB, PAYLOAD_ETH), 300, 16), 0);
+	assert_int_equal(table_init(&t, table_mode_flags(TABLE_MODE_FLOOD, PAYLOAD_ETH), 300, 16), 0);
 	table_learn(&t, &m, 7, 0);
 	assert_int_equal(table_cache_len(&t), 0);
 	assert_int_equal(table_lookup(&t, &m, 0), 0);
