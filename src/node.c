@@ -441,6 +441,8 @@ static int setup_transport(struct node *n, const struct config_listen *listen)
 			.host = listen->host,
 			.port = listen->port,
 			.path = listen->path,
+			.tls = listen->tls,
+			.ca_file = n->cfg->ws_ca,
 		};
 		struct wsclient *c;
 		r = wsclient_new(&p, &c);

@@ -166,7 +166,7 @@ const struct opt opt_table[] = {
     {.names = {"listen"}, .key = "listen", .short_name = 'l', .kind = OPT_STR, FIELD(listen),
      .def = CONFIG_DEFAULT_LISTEN, .check = check_listen, .section = OPT_SEC_NETWORK, .arg = "ADDR",
      .help = "PORT, IP, IP:PORT or [IPv6]:PORT (default 3210);\n"
-             "ws[s]://HOST[:PORT][/PATH] proxy: not implemented yet"},
+             "ws[s]://HOST[:PORT][/PATH]: through a WebSocket proxy"},
     {.names = {"ws-ca"}, .key = "ws-ca", .kind = OPT_STR, FIELD(ws_ca), .check = check_nonempty,
      .section = OPT_SEC_NETWORK, .arg = "FILE",
      .help = "CA certificates (PEM) to verify a wss:// proxy with\n"
