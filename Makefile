@@ -56,6 +56,8 @@ LIBA := $(BUILD)/libmeshvpn.a
 # wsproxy/: the proxy server, linked into ./meshvpn (ws-proxy) and ./meshvpn-wsproxy
 WSP_SRCS := $(filter-out wsproxy/main.c,$(wildcard wsproxy/*.c))
 WSP_OBJS := $(WSP_SRCS:wsproxy/%.c=$(OBJ)/wsproxy/%.o)
+# the same as an archive, for unit tests of the proxy's modules (test_wsproxy_*.c)
+WSPA := $(BUILD)/libwsproxy.a
 # test tools linked with the project's modules (the plain ones are built by their scripts)
 TOOLS := $(BUILD)/tools/wsdrive
 
@@ -94,6 +96,9 @@ $(OBJ)/wsproxy/%.o: wsproxy/%.c
 $(LIBA): $(LIB_OBJS)
 	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
 
+$(WSPA): $(WSP_OBJS)
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
+
 $(BIN): $(OBJ)/main.o $(WSP_OBJS) $(LIBA)
 	$(call say,LD,$@)$(CC) $(LDFLAGS_EXTRA) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -108,11 +113,12 @@ tools: $(TOOLS)
 
 $(BUILD)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
-	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit -Iwsproxy -c -o $@ $<
 
-# A test may list extra link flags (e.g. -Wl,--wrap=randombytes_buf) in test_X.ldflags.
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBA)
-	$(call say,LD,$@)$(CC) $(LDFLAGS_EXTRA) $(LDFLAGS) -o $@ $< $(LIBA) \
+# A test may list extra link flags (e.g. -Wl,--wrap=randombytes_buf) in test_X.ldflags. The
+# proxy's archive comes first: only the tests that call into it take anything from it.
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(WSPA) $(LIBA)
+	$(call say,LD,$@)$(CC) $(LDFLAGS_EXTRA) $(LDFLAGS) -o $@ $< $(WSPA) $(LIBA) \
 		$(shell cat tests/unit/$*.ldflags 2>/dev/null) $(CMOCKA_LIBS) $(LIBS)
 
 unit: $(TESTS)

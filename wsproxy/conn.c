@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
- * conn.c - one proxied client: the PROXY v2 header (optional), the HTTP upgrade, then the
- * relay between its WebSocket and its own UDP socket (PROTOCOL.md 8.2), in batches.
+ * conn.c - one proxied client: the PROXY v2 header (optional), the TLS handshake (with
+ * --tls-cert), the HTTP upgrade, then the relay between its WebSocket and its own UDP socket
+ * (PROTOCOL.md 8.2), in batches. With TLS the same buffers and batches run through OpenSSL:
+ * SSL_read fills the input buffer, SSL_write encrypts the output buffer into the session's
+ * send buffer, which goes to the socket in one send() (tls.c).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -88,12 +91,61 @@ static const char *who(const struct conn *c, char buf[2 * ADDR_STRLEN + 8])
 
 /* ---- output ---- */
 
-static void set_out_wait(struct wsp *s, struct conn *c, bool want)
+/* EPOLLOUT is wanted while output (with TLS: encrypted output) waits for the socket. */
+static void update_out_wait(struct wsp *s, struct conn *c)
 {
+	bool want = c->ssl ? wsp_tls_unsent(c->net) > 0 : ws_out_pending(c->ws) > 0;
+
 	if (want == c->out_wait)
 		return;
 	if (loop_mod(&s->loop, &c->tcp, EPOLLIN | (want ? EPOLLOUT : 0)) == 0)
 		c->out_wait = want;
+}
+
+/*
+ * The TLS flush_out(): encrypts what is queued into the send buffer, as much as it takes,
+ * and sends that in one go; again while the socket keeps up. During the handshake only its
+ * own messages are sent.
+ */
+static int flush_tls(struct wsp *s, struct conn *c)
+{
+	char why[WSP_TLS_WHY_MAX];
+	const uint8_t *p;
+	size_t len, n;
+	int r;
+
+	c->tls_wait &= (uint8_t)~CT_WR_READ;
+	for (;;) {
+		size_t took = 0, unsent;
+
+		while (c->state != CS_TLS && ((p = ws_out_peek(c->ws, &len)), len > 0)) {
+			r = wsp_tls_write(c->ssl, p, len, &n, why);
+			if (r == WSP_TLS_FAIL)
+				goto fail;
+			if (r != WSP_TLS_OK) {
+				/* WANT_WRITE: the send buffer is full */
+				if (r == WSP_TLS_WANT_READ)
+					c->tls_wait |= CT_WR_READ;
+				break;
+			}
+			ws_out_consume(c->ws, n);
+			took += n;
+		}
+		unsent = wsp_tls_unsent(c->net);
+		r = wsp_tls_send(c->net, c->tcp.fd, why);
+		if (r < 0)
+			goto fail;
+		/* go on only while both the socket and OpenSSL make progress */
+		if (r > 0 || !ws_out_pending(c->ws) || (c->tls_wait & CT_WR_READ) ||
+		    c->state == CS_TLS || (!took && !unsent))
+			break;
+	}
+	update_out_wait(s, c);
+	return 0;
+fail:
+	c->tls_dead = true;
+	conn_close(s, c, 0, "write error: %s", why);
+	return -1;
 }
 
 /*
@@ -105,6 +157,8 @@ static int flush_out(struct wsp *s, struct conn *c)
 	const uint8_t *p;
 	size_t len;
 
+	if (c->ssl)
+		return flush_tls(s, c);
 	while ((p = ws_out_peek(c->ws, &len)), len > 0) {
 		ssize_t n = send(c->tcp.fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
@@ -120,7 +174,7 @@ static int flush_out(struct wsp *s, struct conn *c)
 		conn_close(s, c, 0, "write error: %s", n < 0 ? strerror(errno) : "no progress");
 		return -1;
 	}
-	set_out_wait(s, c, ws_out_pending(c->ws) > 0);
+	update_out_wait(s, c);
 	return 0;
 }
 
@@ -315,6 +369,36 @@ static void reject(struct wsp *s, struct conn *c, int err, const char *why)
 /* Results of the input stages: go on with the next stage, wait for bytes, or it is gone. */
 enum { STAGE_NEXT = 0, STAGE_MORE = 1, STAGE_GONE = -1 };
 
+/* With --tls-cert: the session on the socket, its handshake next. */
+static int start_tls(struct wsp *s, struct conn *c)
+{
+	c->ssl = wsp_tls_session(s->tls, c->tcp.fd, &c->net);
+	if (!c->ssl) {
+		s->st.accept_errors++;
+		c->tls_dead = true;
+		conn_close(s, c, 0, "out of memory for a TLS session");
+		return STAGE_GONE;
+	}
+	c->state = CS_TLS;
+	return STAGE_NEXT;
+}
+
+/*
+ * How many bytes may still belong to the PROXY header: with TLS, the bytes behind it are
+ * the ClientHello, which OpenSSL reads from the socket itself, so the header is read to its
+ * exact end (the fixed part first, then the length it gives).
+ */
+static size_t proxy_need(const struct conn *c)
+{
+	size_t len, total;
+	const uint8_t *p = ws_in_peek(c->ws, &len);
+
+	if (len < PROXYV2_FIXED_LEN)
+		return PROXYV2_FIXED_LEN - len;
+	total = PROXYV2_FIXED_LEN + ((size_t)p[14] << 8 | p[15]);
+	return total > len ? total - len : 1; /* complete: stage_proxy takes it first */
+}
+
 static int stage_proxy(struct wsp *s, struct conn *c)
 {
 	char w[2 * ADDR_STRLEN + 8];
@@ -345,13 +429,47 @@ static int stage_proxy(struct wsp *s, struct conn *c)
 	}
 	log_rl(LOG_DEBUG, "client %s: PROXY header (%s)", who(c, w),
 	       h.command == PROXYV2_CMD_LOCAL ? "LOCAL" : "PROXY");
+	if (s->tls)
+		return start_tls(s, c);
 	c->state = CS_HANDSHAKE;
+	return STAGE_NEXT;
+}
+
+/* Advances the TLS handshake; STAGE_NEXT once complete (the upgrade request is next). */
+static int stage_tls(struct wsp *s, struct conn *c)
+{
+	char why[WSP_TLS_WHY_MAX], werr[WSP_TLS_WHY_MAX], v[96], w[2 * ADDR_STRLEN + 8];
+	int r, f;
+
+	for (;;) {
+		r = wsp_tls_accept(c->ssl, why);
+		/* the server's flight, or the alert of a failure */
+		f = wsp_tls_send(c->net, c->tcp.fd, werr);
+		if (r == WSP_TLS_EOF || r == WSP_TLS_FAIL) {
+			/* plain HTTP on the TLS port, a client refusing the certificate */
+			s->st.tls_failed++;
+			c->tls_dead = true;
+			conn_close(s, c, 0, "TLS handshake failed: %s", why);
+			return STAGE_GONE;
+		}
+		if (f < 0) {
+			conn_close(s, c, 0, "write error during the TLS handshake: %s", werr);
+			return STAGE_GONE;
+		}
+		if (r == WSP_TLS_OK)
+			break;
+		/* WANT_WRITE with the send buffer emptied: go on at once */
+		if (r != WSP_TLS_WANT_WRITE || f > 0)
+			return STAGE_MORE;
+	}
+	c->state = CS_HANDSHAKE;
+	log_rl(LOG_DEBUG, "client %s: %s", who(c, w), wsp_tls_version(c->ssl, v, sizeof(v)));
 	return STAGE_NEXT;
 }
 
 static int stage_upgrade(struct wsp *s, struct conn *c)
 {
-	char resp[256], w[2 * ADDR_STRLEN + 8], a[ADDR_STRLEN];
+	char resp[256], w[2 * ADDR_STRLEN + 8], a[ADDR_STRLEN], v[96] = "";
 	uint8_t wire[ADDR_WIRE_LEN];
 	struct ws_request req;
 	struct addr pub;
@@ -387,8 +505,10 @@ static int stage_upgrade(struct wsp *s, struct conn *c)
 	c->state = CS_OPEN;
 	c->t_ping = s->now;
 	s->st.upgraded++;
-	log_rl(LOG_INFO, "client %s connected (path %s), relay port %u, announced %s", who(c, w),
-	       req.path, c->udp_port, addr_format(&pub, a));
+	if (c->ssl)
+		snprintf(v, sizeof(v), ", %s", SSL_get_version(c->ssl));
+	log_rl(LOG_INFO, "client %s connected (path %s%s), relay port %u, announced %s", who(c, w),
+	       req.path, v, c->udp_port, addr_format(&pub, a));
 	return STAGE_NEXT;
 }
 
@@ -432,6 +552,10 @@ static int process_input(struct wsp *s, struct conn *c)
 		switch (c->state) {
 		case CS_PROXY:
 			r = stage_proxy(s, c);
+			break;
+		case CS_TLS:
+			/* the handshake reads the socket itself (read_input) */
+			r = STAGE_MORE;
 			break;
 		case CS_HANDSHAKE:
 			r = stage_upgrade(s, c);
@@ -494,6 +618,8 @@ void conn_accept(struct wsp *s, int fd, const struct addr *peer)
 			   s->o.max_per_source);
 		return;
 	}
+	if (!s->o.proxy_protocol && s->tls && start_tls(s, c) == STAGE_GONE)
+		return;
 	r = loop_add(&s->loop, &c->tcp, EPOLLIN);
 	if (r < 0) {
 		conn_close(s, c, 0, "cannot watch the socket: %s", strerror(-r));
@@ -503,45 +629,167 @@ void conn_accept(struct wsp *s, int fd, const struct addr *peer)
 	log_rl(LOG_DEBUG, "connection %llu from %s", (unsigned long long)c->id, who(c, w));
 }
 
-void conn_tcp_event(struct wsp *s, struct conn *c, uint32_t events)
+/* Puts c on the ready list (once). */
+static void ready_add(struct wsp *s, struct conn *c)
 {
-	if ((events & EPOLLOUT) && flush_out(s, c) < 0)
+	if (c->ready)
 		return;
-	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-		return;
-	for (int round = 0; round < TCP_ROUNDS; round++) {
-		size_t room;
-		uint8_t *p = ws_in_buf(c->ws, &room);
-		ssize_t n;
+	c->ready = true;
+	c->rnext = s->ready;
+	s->ready = c;
+}
 
+static void ready_remove(struct wsp *s, struct conn *c)
+{
+	if (!c->ready)
+		return;
+	for (struct conn **pp = &s->ready; *pp; pp = &(*pp)->rnext) {
+		if (*pp == c) {
+			*pp = c->rnext;
+			break;
+		}
+	}
+	c->ready = false;
+}
+
+/* Input stati of read_some(). */
+enum io_status {
+	IO_MORE,    /* the room was filled, or it can go on: there may be more */
+	IO_DRAINED, /* nothing more for now (the socket will say when) */
+	IO_EOF,
+	IO_ERROR, /* why says what */
+};
+
+/* Reads into p[0..room): *got bytes (with TLS also before EOF and errors) and a status. */
+static enum io_status read_some(struct conn *c, uint8_t *p, size_t room, size_t *got,
+				char why[static WSP_TLS_WHY_MAX])
+{
+	*got = 0;
+	if (c->ssl) {
+		c->tls_wait &= (uint8_t)~CT_RD_WRITE;
+		switch (wsp_tls_read(c->ssl, p, room, got, why)) {
+		case WSP_TLS_OK:
+			return IO_MORE;
+		case WSP_TLS_WANT_WRITE:
+			/* a reply of OpenSSL's own (a key update) and the send buffer is full */
+			switch (wsp_tls_send(c->net, c->tcp.fd, why)) {
+			case 0:
+				return IO_MORE;
+			case 1:
+				c->tls_wait |= CT_RD_WRITE;
+				return IO_DRAINED;
+			default:
+				return IO_ERROR;
+			}
+		case WSP_TLS_WANT_READ:
+			return IO_DRAINED;
+		case WSP_TLS_EOF:
+			return IO_EOF;
+		default:
+			c->tls_dead = true;
+			return IO_ERROR;
+		}
+	}
+	for (;;) {
+		ssize_t n = read(c->tcp.fd, p, room);
+
+		if (n > 0) {
+			*got = (size_t)n;
+			return (size_t)n == room ? IO_MORE : IO_DRAINED;
+		}
+		if (n == 0)
+			return IO_EOF;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return IO_DRAINED;
+		snprintf(why, WSP_TLS_WHY_MAX, "%s", strerror(errno));
+		return IO_ERROR;
+	}
+}
+
+/* Reads and processes input for a few rounds, then writes what it produced. */
+static void read_input(struct wsp *s, struct conn *c)
+{
+	char why[WSP_TLS_WHY_MAX];
+	enum io_status st = IO_DRAINED;
+
+	for (int round = 0; round < TCP_ROUNDS; round++) {
+		size_t room, n;
+		uint8_t *p;
+		int r;
+
+		if (c->state == CS_TLS) {
+			r = stage_tls(s, c);
+			if (r == STAGE_GONE)
+				return;
+			if (r == STAGE_MORE) {
+				st = IO_DRAINED;
+				break;
+			}
+		}
+		p = ws_in_buf(c->ws, &room);
 		/* cannot happen: headers are bounded below the buffer size, frames drain it */
 		if (room == 0) {
 			conn_close(s, c, WS_CLOSE_INTERNAL, "input buffer full");
 			return;
 		}
-		n = read(c->tcp.fd, p, room);
+		if (c->state == CS_PROXY && s->tls)
+			room = MIN(room, proxy_need(c));
+		st = read_some(c, p, room, &n, why);
 		if (n > 0) {
-			ws_in_commit(c->ws, (size_t)n);
+			ws_in_commit(c->ws, n);
 			c->t_rx = s->now;
 			if (process_input(s, c) == STAGE_GONE)
 				return;
-			if ((size_t)n < room)
-				break;
-			continue;
 		}
-		if (n < 0 && errno == EINTR)
+		if (st == IO_MORE)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (st == IO_DRAINED)
 			break;
-		if (n == 0)
+		if (st == IO_EOF)
 			conn_close(s, c, 0,
 				   c->state == CS_OPEN ? "connection closed without a close frame"
 						       : "connection closed by the client");
 		else
-			conn_close(s, c, 0, "read error: %s", strerror(errno));
+			conn_close(s, c, 0, "read error: %s", why);
 		return;
 	}
+	/* out of rounds with records still inside OpenSSL: the socket will not announce them */
+	if (st == IO_MORE && c->ssl && SSL_has_pending(c->ssl))
+		ready_add(s, c);
 	flush_out(s, c);
+}
+
+void conn_tcp_event(struct wsp *s, struct conn *c, uint32_t events)
+{
+	bool in = events & (EPOLLIN | EPOLLHUP | EPOLLERR), out = events & EPOLLOUT;
+
+	/* a TLS call that waited for the other direction is retried when that one is ready */
+	if (c->ssl) {
+		if (out && (c->state == CS_TLS || (c->tls_wait & CT_RD_WRITE)))
+			in = true;
+		if (in && (c->tls_wait & CT_WR_READ))
+			out = true;
+	}
+	if (out && flush_out(s, c) < 0)
+		return;
+	if (in)
+		read_input(s, c);
+}
+
+void conn_run_ready(struct wsp *s)
+{
+	struct conn *list = s->ready, *c;
+
+	/* a connection that fills its rounds again goes on the next list, after a wait(0) */
+	s->ready = NULL;
+	while ((c = list)) {
+		list = c->rnext;
+		c->ready = false;
+		if (c->state != CS_DEAD)
+			read_input(s, c);
+	}
 }
 
 void conn_udp_event(struct wsp *s, struct conn *c, uint32_t events)
@@ -627,6 +875,14 @@ void conn_tick(struct wsp *s, struct conn *c)
 				   WSP_PROXY_TIMEOUT_MS / 1000);
 		}
 		break;
+	case CS_TLS:
+		/* the handshake is part of the upgrade's time */
+		if (age >= WSP_HANDSHAKE_TIMEOUT_MS) {
+			s->st.upgrade_timeout++;
+			conn_close(s, c, 0, "no TLS handshake within %d s",
+				   WSP_HANDSHAKE_TIMEOUT_MS / 1000);
+		}
+		break;
 	case CS_HANDSHAKE:
 		if (age >= WSP_HANDSHAKE_TIMEOUT_MS) {
 			s->st.upgrade_timeout++;
@@ -653,6 +909,28 @@ void conn_tick(struct wsp *s, struct conn *c)
 	}
 }
 
+/*
+ * conn_close()'s last writes with TLS: what is queued, as far as the send buffer takes it,
+ * then close_notify (not after a fatal error), then one send; nothing waits.
+ */
+static void close_tls(struct conn *c)
+{
+	char why[WSP_TLS_WHY_MAX];
+	const uint8_t *p;
+	size_t len, n;
+
+	if (c->state != CS_TLS && !c->tls_dead) {
+		while ((p = ws_out_peek(c->ws, &len)),
+		       len > 0 && wsp_tls_write(c->ssl, p, len, &n, why) == WSP_TLS_OK)
+			ws_out_consume(c->ws, n);
+		if (!ws_out_pending(c->ws))
+			wsp_tls_shutdown(c->ssl);
+	}
+	if (wsp_tls_send(c->net, c->tcp.fd, why) != 0) {
+		/* the peer is gone or not reading: nothing more to do */
+	}
+}
+
 void conn_close(struct wsp *s, struct conn *c, uint16_t code, const char *fmt, ...)
 {
 	char why[200], w[2 * ADDR_STRLEN + 8];
@@ -669,7 +947,9 @@ void conn_close(struct wsp *s, struct conn *c, uint16_t code, const char *fmt, .
 		}
 		/* one last attempt for the close frame or the HTTP error */
 		p = ws_out_peek(c->ws, &len);
-		if (len && send(c->tcp.fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		if (c->ssl)
+			close_tls(c);
+		else if (len && send(c->tcp.fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
 			/* the peer is gone or not reading: nothing more to do */
 		}
 	}
@@ -700,6 +980,7 @@ void conn_close(struct wsp *s, struct conn *c, uint16_t code, const char *fmt, .
 		c->udp.fd = -1;
 	}
 	source_release(s, c);
+	ready_remove(s, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -719,6 +1000,8 @@ void conn_reap(struct wsp *s)
 		struct conn *c = s->dead;
 		s->dead = c->next;
 		ws_conn_free(c->ws);
+		SSL_free(c->ssl);
+		BIO_free(c->net);
 		free(c);
 	}
 }

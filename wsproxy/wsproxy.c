@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
  * wsproxy.c - the WebSocket <-> UDP proxy server: options, the listening socket, limits,
- * the epoll loop (src/loop.c), counters and shutdown. Connections live in conn.c.
+ * the epoll loop (src/loop.c), the TLS certificate and its reload, counters and shutdown.
+ * Connections live in conn.c, the OpenSSL calls in tls.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -38,6 +39,8 @@ enum {
 	OPT_IDLE,
 	OPT_MAX_MSG,
 	OPT_LOG_FILE,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
 	OPT_VERSION,
 };
 
@@ -49,6 +52,8 @@ static const struct option long_opts[] = {
     {"max-per-source", required_argument, NULL, OPT_PER_SOURCE},
     {"idle-timeout", required_argument, NULL, OPT_IDLE},
     {"max-message", required_argument, NULL, OPT_MAX_MSG},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"log-file", required_argument, NULL, OPT_LOG_FILE},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
@@ -60,8 +65,9 @@ static const char short_opts[] = "+:l:vqh";
 
 static const char *const help_text[] = {
     "Usage: meshvpn ws-proxy [OPTIONS]   (or: meshvpn-wsproxy [OPTIONS])",
-    "WebSocket proxy for meshvpn and VpnCloud nodes (listen = ws://HOST:PORT): every",
-    "client gets a UDP socket of its own and the proxy relays its datagrams.",
+    "WebSocket proxy for meshvpn and VpnCloud nodes (listen = ws://HOST:PORT, or",
+    "wss://HOST:PORT/PATH with --tls-cert): every client gets a UDP socket of its own",
+    "and the proxy relays its datagrams.",
     "",
     "  -l, --listen ADDR          PORT, IP, IP:PORT or [IPv6]:PORT (default 3210;",
     "                             an IP without port listens on 8080)",
@@ -72,13 +78,16 @@ static const char *const help_text[] = {
     "      --max-per-source N     connections per IPv4 address or IPv6 /64 (default 16)",
     "      --idle-timeout SECS    close clients silent for SECS, 0 = never (default 180)",
     "      --max-message BYTES    longest message from a client (default 65553)",
+    "      --tls-cert FILE        speak TLS (wss://) with this PEM certificate (chain)",
+    "      --tls-key FILE         and this PEM private key (both or neither)",
     "      --log-file FILE        also log to FILE",
     "  -v, --verbose              debug output",
     "  -q, --quiet                errors only",
     "  -h, --help                 this text",
     "      --version              print the version",
     "",
-    "SIGUSR1 logs the counters, SIGTERM or SIGINT stops the proxy.",
+    "SIGHUP reloads the certificate and key for new connections, SIGUSR1 logs the",
+    "counters, SIGTERM or SIGINT stops the proxy.",
 };
 
 static int64_t now_ms(void)
@@ -184,6 +193,12 @@ static int parse_opts(int argc, char **argv, struct wsp_opts *o, enum log_level 
 		case OPT_LOG_FILE:
 			*log_file = optarg;
 			break;
+		case OPT_TLS_CERT:
+			o->tls_cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			o->tls_key = optarg;
+			break;
 		case 'v':
 			verbose = true;
 			break;
@@ -208,6 +223,11 @@ static int parse_opts(int argc, char **argv, struct wsp_opts *o, enum log_level 
 	if (verbose && quiet)
 		return usage_error(prog,
 				   "options -v/--verbose and -q/--quiet cannot be used together");
+	if (!o->tls_cert != !o->tls_key)
+		return usage_error(prog, "--tls-cert and --tls-key go together (%s is missing)",
+				   o->tls_cert ? "--tls-key" : "--tls-cert");
+	if ((o->tls_cert && !*o->tls_cert) || (o->tls_key && !*o->tls_key))
+		return usage_error(prog, "--tls-cert and --tls-key need a file name");
 	*level = verbose ? LOG_DEBUG : quiet ? LOG_ERROR : LOG_INFO;
 	return 0;
 }
@@ -338,11 +358,12 @@ static void print_stats(const struct wsp *s)
 		 s->n_conns, (unsigned long long)t.accepted, (unsigned long long)t.upgraded,
 		 (unsigned long long)t.closed, (unsigned long long)t.refused_total,
 		 (unsigned long long)t.refused_source, (unsigned long long)t.accept_errors);
-	log_info("stats: failed: %llu bad and %llu missing PROXY headers, %llu bad and %llu "
-		 "missing upgrades, %llu idle timeouts, %llu WebSocket errors",
+	log_info("stats: failed: %llu bad and %llu missing PROXY headers, %llu TLS handshakes, "
+		 "%llu bad and %llu missing upgrades, %llu idle timeouts, %llu WebSocket errors",
 		 (unsigned long long)t.proxy_bad, (unsigned long long)t.proxy_timeout,
-		 (unsigned long long)t.upgrade_bad, (unsigned long long)t.upgrade_timeout,
-		 (unsigned long long)t.idle_closed, (unsigned long long)t.ws_errors);
+		 (unsigned long long)t.tls_failed, (unsigned long long)t.upgrade_bad,
+		 (unsigned long long)t.upgrade_timeout, (unsigned long long)t.idle_closed,
+		 (unsigned long long)t.ws_errors);
 	log_info("stats: to UDP %llu datagrams (%llu bytes), dropped %llu bad addresses and %llu "
 		 "send errors; to clients %llu datagrams (%llu bytes), dropped %llu (client too "
 		 "slow)",
@@ -364,6 +385,41 @@ static void tick(struct wsp *s)
 	}
 }
 
+/* Logs what was loaded; an expired certificate is worth a warning, not a refusal. */
+static void describe_cert(const struct wsp *s, const char *what)
+{
+	char d[512];
+
+	wsp_tls_describe(s->tls, d, sizeof(d));
+	log_info("%s %s: %s", what, s->o.tls_cert, d);
+	if (wsp_tls_expired(s->tls))
+		log_warn("the certificate in %s has expired: clients will refuse it",
+			 s->o.tls_cert);
+}
+
+/*
+ * SIGHUP: reads the certificate and key again (a renewed certificate). Connections keep
+ * the context they started with (OpenSSL counts its references); new ones get the new one.
+ * If the files cannot be used the old context stays.
+ */
+static void reload_tls(struct wsp *s)
+{
+	char why[WSP_TLS_WHY_MAX];
+	SSL_CTX *ctx;
+
+	if (!s->tls) {
+		log_info("SIGHUP: no TLS certificate to reload");
+		return;
+	}
+	if (wsp_tls_load(s->o.tls_cert, s->o.tls_key, &ctx, why) < 0) {
+		log_err("cannot reload the TLS certificate: %s; keeping the old one", why);
+		return;
+	}
+	SSL_CTX_free(s->tls);
+	s->tls = ctx;
+	describe_cert(s, "reloaded the certificate");
+}
+
 /* Handles pending signals; false when the proxy is to stop. */
 static bool signals(struct wsp *s)
 {
@@ -375,6 +431,9 @@ static bool signals(struct wsp *s)
 		case SIGUSR1:
 			print_stats(s);
 			break;
+		case SIGHUP:
+			reload_tls(s);
+			break;
 		case SIGINT:
 		case SIGTERM:
 		case SIGQUIT:
@@ -382,7 +441,7 @@ static bool signals(struct wsp *s)
 			run = false;
 			break;
 		default:
-			break; /* SIGHUP: nothing to reload; SIGCHLD: no children */
+			break; /* SIGCHLD: no children */
 		}
 	}
 	return run;
@@ -394,7 +453,8 @@ static int run(struct wsp *s)
 	bool running = true;
 
 	while (running) {
-		int n = loop_wait(&s->loop, ev, LOOP_MAX_EVENTS, -1);
+		/* connections with decrypted bytes waiting must not wait for an event */
+		int n = loop_wait(&s->loop, ev, LOOP_MAX_EVENTS, s->ready ? 0 : -1);
 
 		s->now = now_ms();
 		if (n < 0) {
@@ -431,6 +491,7 @@ static int run(struct wsp *s)
 				break;
 			}
 		}
+		conn_run_ready(s);
 		conn_reap(s);
 	}
 	return 0;
@@ -487,6 +548,15 @@ int wsproxy_main(int argc, char **argv)
 		log_err("cannot open the log file %s: %s", log_file, strerror(-r));
 		goto out;
 	}
+	if (s->o.tls_cert) {
+		char why[WSP_TLS_WHY_MAX];
+
+		if (wsp_tls_load(s->o.tls_cert, s->o.tls_key, &s->tls, why) < 0) {
+			log_err("%s", why);
+			status = EXIT_USAGE;
+			goto out;
+		}
+	}
 	raise_nofile(s->o.max_conns);
 	r = loop_init(&s->loop, WSP_TICK_MS);
 	if (r == 0)
@@ -501,9 +571,11 @@ int wsproxy_main(int argc, char **argv)
 		goto out;
 	}
 	s->now = now_ms();
-	log_info("meshvpn-wsproxy %s listening on ws://%s%s", MESHVPN_VERSION,
-		 addr_format(&s->o.listen, a),
+	log_info("meshvpn-wsproxy %s listening on %s://%s%s", MESHVPN_VERSION,
+		 s->tls ? "wss" : "ws", addr_format(&s->o.listen, a),
 		 s->o.proxy_protocol ? ", PROXY protocol v2 header required" : "");
+	if (s->tls)
+		describe_cert(s, "certificate");
 	if (run(s) == 0)
 		status = EXIT_SUCCESS;
 
@@ -517,6 +589,7 @@ out:
 		close(s->listen.fd);
 	loop_close(&s->loop);
 	log_close_file();
+	SSL_CTX_free(s->tls);
 	free(s->rx.bufs);
 	free(s->tx.arena);
 	free(s);

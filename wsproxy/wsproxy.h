@@ -5,8 +5,8 @@
 
 /*
  * Runs the proxy with the subcommand's arguments (argv[0] is the program or subcommand
- * name). Returns the exit status: 0 after SIGTERM/SIGINT, 2 for a usage error, 1 when it
- * cannot start.
+ * name). Returns the exit status: 0 after SIGTERM/SIGINT, 2 for a usage error or a TLS
+ * certificate or key that cannot be used, 1 when it cannot start otherwise.
  */
 int wsproxy_main(int argc, char **argv);
 

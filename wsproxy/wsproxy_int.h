@@ -10,6 +10,7 @@
 #include "meshvpn/addr.h"
 #include "meshvpn/loop.h"
 #include "meshvpn/util.h"
+#include "tls.h"
 
 #define WSP_DEFAULT_PORT	 3210 /* the option's default ("3210") */
 #define WSP_IP_ONLY_PORT	 8080 /* an IP without a port (VpnCloud's parse_listen default) */
@@ -44,19 +45,21 @@ struct wsp_opts {
 	unsigned max_conns, max_per_source;
 	unsigned idle_timeout; /* seconds, 0 = never */
 	size_t max_msg;
+	const char *tls_cert, *tls_key; /* both or neither: the listener speaks TLS */
 };
 
 /* Counters, printed at shutdown and on SIGUSR1. */
 struct wsp_stats {
 	uint64_t accepted, refused_total, refused_source, accept_errors;
-	uint64_t proxy_bad, proxy_timeout, upgrade_bad, upgrade_timeout, upgraded;
+	uint64_t proxy_bad, proxy_timeout, tls_failed, upgrade_bad, upgrade_timeout, upgraded;
 	uint64_t closed, idle_closed, ws_errors;
 	uint64_t to_udp_msgs, to_udp_bytes, to_udp_bad_addr, to_udp_errors;
 	uint64_t to_ws_msgs, to_ws_bytes, to_ws_dropped;
 };
 
 enum conn_state {
-	CS_PROXY,     /* waiting for the PROXY v2 header */
+	CS_PROXY,     /* waiting for the PROXY v2 header (in clear, also in front of TLS) */
+	CS_TLS,	      /* TLS handshake (with --tls-cert) */
 	CS_HANDSHAKE, /* waiting for the HTTP upgrade request */
 	CS_OPEN,      /* relaying */
 	CS_DEAD,      /* closed, freed after the current event batch */
@@ -64,10 +67,24 @@ enum conn_state {
 
 struct ws_conn;
 
+/*
+ * What a TLS call that could not finish waits for besides the usual (struct conn's
+ * tls_wait). The usual: the handshake and SSL_read wait for input, unsent output (the send
+ * buffer) for EPOLLOUT.
+ */
+#define CT_WR_READ  0x1 /* SSL_write: input */
+#define CT_RD_WRITE 0x2 /* SSL_read: room in the send buffer, so EPOLLOUT */
+
 struct conn {
 	struct loop_src tcp, udp;
 	enum conn_state state;
 	struct ws_conn *ws;
+	SSL *ssl; /* with TLS, from the handshake on (none yet while a PROXY header is due) */
+	BIO *net; /* with ssl: its send buffer's network side (tls.h) */
+	uint8_t tls_wait;  /* CT_* */
+	bool tls_dead;	   /* fatal TLS error: no more SSL calls but SSL_free */
+	bool ready;	   /* on the server's ready list: OpenSSL holds bytes the socket will not
+			    * announce again */
 	struct addr peer;  /* the client: from the PROXY header, else the TCP peer */
 	struct addr via;   /* the TCP peer (the load balancer with --proxy-protocol) */
 	struct addr local; /* the TCP socket's own address */
@@ -80,6 +97,7 @@ struct conn {
 	uint64_t to_udp_msgs, to_udp_bytes, to_ws_msgs, to_ws_bytes, dropped;
 	struct conn *prev, *next; /* all connections */
 	struct conn *hnext;	  /* same hash bucket (source address) */
+	struct conn *rnext;	  /* ready list */
 };
 
 /* A datagram batch for sendmmsg: data copied into one arena. */
@@ -108,6 +126,8 @@ struct wsp {
 	int64_t listen_resume; /* ms */
 	int64_t now;	       /* ms, CLOCK_MONOTONIC, updated every loop turn */
 	struct conn *conns, *dead;
+	struct conn *ready; /* to read again before the next wait (see conn_run_ready) */
+	SSL_CTX *tls;	    /* with --tls-cert: new connections' context (reloaded on SIGHUP) */
 	unsigned n_conns;
 	uint64_t next_id;
 	struct conn *buckets[WSP_BUCKETS];
@@ -125,6 +145,11 @@ void conn_udp_event(struct wsp *s, struct conn *c, uint32_t events);
 void conn_tick(struct wsp *s, struct conn *c);
 /* Ends the connection: a close frame if upgraded, one write attempt, fds closed. */
 void conn_close(struct wsp *s, struct conn *c, uint16_t code, const char *fmt, ...) PRINTF(4, 5);
+/*
+ * Reads on for the connections that stopped with bytes left inside OpenSSL (their socket
+ * will not wake them); called after every event batch, the loop not waiting while any are.
+ */
+void conn_run_ready(struct wsp *s);
 /* Frees the connections closed during the last event batch. */
 void conn_reap(struct wsp *s);
 

@@ -103,7 +103,7 @@ done
 grep -q "CAP_SYS_ADMIN\|CAP_DAC_OVERRIDE" "$UNIT" && fail "unit grants more capabilities"
 # the proxy: no root, no capability at all
 for s in Type=exec Restart=on-failure "ExecStart=/usr/sbin/meshvpn-wsproxy --listen 3210" \
-	DynamicUser=yes "CapabilityBoundingSet=$" "AmbientCapabilities=$" NoNewPrivileges=yes \
+	'ExecReload=/bin/kill -HUP \$MAINPID' DynamicUser=yes "CapabilityBoundingSet=$" "AmbientCapabilities=$" NoNewPrivileges=yes \
 	ProtectSystem=strict ProtectHome=yes PrivateTmp=yes PrivateDevices=yes \
 	"RestrictAddressFamilies=AF_INET AF_INET6$" WantedBy=multi-user.target; do
 	grep -q "^$s" "$WSUNIT" || fail "meshvpn-wsproxy.service lacks $s"
