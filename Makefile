@@ -179,9 +179,10 @@ check: deps
 # tests/integration/upnp.sh runs a real IGD: miniupnpd-nftables is the bare daemon (no
 # maintainer scripts, so nothing starts on the host; the "miniupnpd" package adds an init
 # script, debconf questions and uuidd), nftables its firewall, miniupnpc the upnpc client.
+# openssl (the command) makes the throwaway CA of tests/integration/wsproxy_tls.sh.
 DEB_DEPS := gcc make pkg-config libc6-dev libsodium-dev libssl-dev libminiupnpc-dev \
 	libwslay-dev libyaml-dev libjansson-dev libcmocka-dev clang libclang-rt-14-dev \
-	iproute2 iputils-ping iperf3 procps ethtool \
+	iproute2 iputils-ping iperf3 procps ethtool openssl \
 	miniupnpd-nftables nftables miniupnpc \
 	debhelper dpkg-dev fakeroot lintian groff-base mandoc systemd
 deps:

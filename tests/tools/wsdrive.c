@@ -5,10 +5,17 @@
  * header, upgrade and print "public ADDR" (the first message); UDP modes stand in for a
  * node behind the proxy's relay socket.
  *
- * usage: wsdrive [-p PATH] [-x SRC|local|garbage] [-t SECS] MODE HOST PORT
+ * usage: wsdrive [-p PATH] [-x SRC|local|garbage] [-t SECS] [-T [-A CAFILE] [-N NAME]] MODE
+ *                HOST PORT
+ *   -T           TLS (wss://): verify the proxy's certificate against -A CAFILE (default: the
+ *                system's store) and its name against -N NAME (SNI too; default: HOST as an
+ *                IP address); print "tls VERSION CIPHER serial HEX subject DN" (the PROXY
+ *                header of -x goes in clear before the handshake)
  *   (no mode)    upgrade, print the public address, exit
  *   -e DST       echo: send -n N datagrams to DST, print "reply from SRC: TEXT" for each
- *   -b DST       bench: send -s SIZE datagrams to DST for -t SECS, print the rate
+ *                (-W FILE: only once FILE exists, the connection kept meanwhile)
+ *   -b DST       bench: send -s SIZE datagrams to DST for -t SECS, print the rate (-W FILE:
+ *                all of them, then keep the connection until FILE exists)
  *   -r           bench receive: count datagrams arriving for -t SECS, print the rate
  *   -w           wait until the proxy ends the connection (-q: never answer its pings)
  *   -c N         flood: N connections at once, print how many were upgraded or closed
@@ -31,6 +38,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <sodium.h>
 
 #include "meshvpn/addr.h"
@@ -40,7 +50,8 @@
 #define BUF   (1 << 20)
 #define BATCH 64
 
-static const char *path = "/", *proxy_mode;
+static const char *path = "/", *proxy_mode, *ca_file, *tls_name, *trigger;
+static SSL_CTX *tls_ctx; /* -T */
 static double secs = 5;
 static int count = 3, quiet;
 static size_t size = 1400;
@@ -90,6 +101,8 @@ static int udp_socket(const struct addr *bind_to)
 struct client {
 	int fd;
 	bool connected; /* the TCP connection was accepted */
+	SSL *ssl;	/* -T */
+	char tls_info[512];
 	struct ws_conn *ws;
 	struct addr pub;
 	bool closed;
@@ -133,6 +146,58 @@ static size_t proxy_header(uint8_t *out, const struct addr *dst)
 	return w.len;
 }
 
+/* send() or SSL_write: > 0 bytes, or -1 with errno (EAGAIN: try again after poll). */
+static ssize_t c_send(struct client *c, const void *p, size_t len)
+{
+	size_t n;
+
+	if (!c->ssl)
+		return send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	ERR_clear_error();
+	if (SSL_write_ex(c->ssl, p, len, &n) == 1)
+		return (ssize_t)n;
+	switch (SSL_get_error(c->ssl, 0)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		errno = EAGAIN;
+		break;
+	default:
+		errno = EPIPE;
+	}
+	return -1;
+}
+
+/* recv() or SSL_read (as many records as fit): > 0, 0 at EOF, -1 with errno. */
+static ssize_t c_recv(struct client *c, void *p, size_t room)
+{
+	size_t got = 0, n;
+
+	if (!c->ssl)
+		return recv(c->fd, p, room, MSG_DONTWAIT);
+	while (got < room) {
+		ERR_clear_error();
+		if (SSL_read_ex(c->ssl, (uint8_t *)p + got, room - got, &n) == 1) {
+			got += n;
+			continue;
+		}
+		int e = SSL_get_error(c->ssl, 0);
+		if (got)
+			break;
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			errno = EAGAIN;
+			return -1;
+		}
+		return e == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+	}
+	return (ssize_t)got;
+}
+
+/* Bytes already inside OpenSSL: poll() would not report them. */
+static bool c_buffered(const struct client *c)
+{
+	return c->ssl && (SSL_pending(c->ssl) > 0 || SSL_has_pending(c->ssl));
+}
+
 /* Writes everything pending, waiting up to the deadline. */
 static int flush_all(struct client *c, double deadline)
 {
@@ -140,14 +205,14 @@ static int flush_all(struct client *c, double deadline)
 	const uint8_t *p;
 
 	while ((p = ws_out_peek(c->ws, &len)), len) {
-		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = c_send(c, p, len);
 		if (n > 0) {
 			ws_out_consume(c->ws, (size_t)n);
 			continue;
 		}
 		if (n < 0 && errno != EAGAIN)
 			return -1;
-		struct pollfd pf = {.fd = c->fd, .events = POLLOUT};
+		struct pollfd pf = {.fd = c->fd, .events = POLLOUT | (c->ssl ? POLLIN : 0)};
 		if (now() > deadline || poll(&pf, 1, 100) < 0)
 			return -1;
 	}
@@ -162,15 +227,68 @@ static int fill(struct client *c, int ms)
 	uint8_t *p;
 	ssize_t n;
 
-	if (poll(&pf, 1, ms) <= 0)
+	if (!c_buffered(c) && poll(&pf, 1, ms) <= 0)
 		return 0;
 	p = ws_in_buf(c->ws, &room);
-	n = recv(c->fd, p, room, MSG_DONTWAIT);
+	n = c_recv(c, p, room);
 	if (n < 0 && errno == EAGAIN)
 		return 0;
 	if (n <= 0)
 		return -1;
 	ws_in_commit(c->ws, (size_t)n);
+	return 0;
+}
+
+/* Appends "serial HEX subject DN" of the peer's certificate, as openssl x509 prints them. */
+static void describe_peer(struct client *c)
+{
+	X509 *x = SSL_get0_peer_certificate(c->ssl);
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p;
+	long n;
+
+	BIO_printf(b, "%s %s", SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl));
+	if (x) {
+		BIO_puts(b, " serial ");
+		i2a_ASN1_INTEGER(b, X509_get0_serialNumber(x));
+		BIO_puts(b, " subject ");
+		X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253);
+	}
+	n = BIO_get_mem_data(b, &p);
+	snprintf(c->tls_info, sizeof(c->tls_info), "%.*s", (int)n, p);
+	BIO_free(b);
+}
+
+/* The TLS handshake on the (blocking, time-limited) socket. 0, or -1 with *why set. */
+static int tls_open(struct client *c, const char *ip, const char **why)
+{
+	static char err[400];
+	struct timeval tv = {.tv_sec = (time_t)secs, .tv_usec = 0};
+
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	c->ssl = SSL_new(tls_ctx);
+	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1)
+		die("SSL_new");
+	if (tls_name) {
+		SSL_set_tlsext_host_name(c->ssl, tls_name);
+		SSL_set1_host(c->ssl, tls_name);
+	} else {
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), ip);
+	}
+	ERR_clear_error();
+	if (SSL_connect(c->ssl) != 1) {
+		long v = SSL_get_verify_result(c->ssl);
+		unsigned long e = ERR_get_error();
+		snprintf(err, sizeof(err), "TLS handshake: %s%s%s",
+			 e ? ERR_reason_error_string(e) : "connection closed",
+			 v != X509_V_OK ? "; verify: " : "",
+			 v != X509_V_OK ? X509_verify_cert_error_string(v) : "");
+		*why = err;
+		return -1;
+	}
+	describe_peer(c);
+	fcntl(c->fd, F_SETFL, O_NONBLOCK);
 	return 0;
 }
 
@@ -202,11 +320,19 @@ static int client_open(struct client *c, const char *hostport, const char **why)
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (proxy_mode) {
 		size_t k = proxy_header(hdr, &dst);
-		if (ws_queue_raw(c->ws, hdr, k) < 0)
+		/* in clear, in front of the ClientHello (haproxy's send-proxy-v2 with TLS) */
+		if (tls_ctx && send(c->fd, hdr, k, MSG_NOSIGNAL) != (ssize_t)k) {
+			*why = "cannot send the PROXY header";
+			return -1;
+		}
+		if (!tls_ctx && ws_queue_raw(c->ws, hdr, k) < 0)
 			die("queue");
 	}
+	if (tls_ctx && tls_open(c, addr_format_ip(&dst, ipbuf), why) < 0)
+		return -1;
 	ws_make_key(key);
-	n = ws_build_request(req, sizeof(req), addr_format_ip(&dst, ipbuf), dst.port, path, key);
+	n = ws_build_request(req, sizeof(req), tls_name ? tls_name : addr_format_ip(&dst, ipbuf),
+			     dst.port, path, key);
 	if (n < 0 || ws_queue_raw(c->ws, req, (size_t)n) < 0 || flush_all(c, deadline) < 0) {
 		*why = "cannot send the request";
 		return -1;
@@ -288,6 +414,15 @@ static int mode_echo(struct client *c, const char *dst_s)
 	double end = now() + secs;
 
 	addr_to_wire18(&dst, wire);
+	/* the connection stays up (pings answered) until the test creates the file */
+	while (trigger && access(trigger, F_OK) != 0) {
+		if (now() > end || pump(c, 100, NULL, NULL) < 0) {
+			printf("trigger %s: not before the end\n", trigger);
+			return 1;
+		}
+	}
+	if (trigger)
+		end = now() + secs;
 	for (int i = 0; i < count; i++) {
 		int n = snprintf(text, sizeof(text), "wsdrive datagram %d", i);
 		if (ws_queue_binary(c->ws, wire, sizeof(wire), text, (size_t)n) < 0)
@@ -333,20 +468,27 @@ static int mode_bench(struct client *c, const char *dst_s)
 			n++;
 		size_t len;
 		const uint8_t *p = ws_out_peek(c->ws, &len);
-		ssize_t k = send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t k = c_send(c, p, len);
 		if (k > 0) {
 			ws_out_consume(c->ws, (size_t)k);
 		} else if (k < 0 && errno != EAGAIN) {
 			die("send");
 		} else {
-			struct pollfd pf = {.fd = c->fd, .events = POLLOUT};
+			struct pollfd pf = {.fd = c->fd, .events = POLLOUT | (c->ssl ? POLLIN : 0)};
 			poll(&pf, 1, 50);
 		}
 	}
-	/* what is still queued was not sent */
+	/* with -W everything queued goes out; without, what is still queued was not sent */
+	if (trigger && flush_all(c, now() + 10) < 0)
+		die("send");
 	n -= ws_out_pending(c->ws) / ws_frame_size(c->ws, ADDR_WIRE_LEN + size);
 	rate("sent", n, n * size, now() - start);
 	free(payload);
+	/* the connection stays open (nothing more sent) until the test has looked */
+	end = now() + 30;
+	while (trigger && access(trigger, F_OK) != 0 && now() < end)
+		if (pump(c, 100, NULL, NULL) < 0)
+			return 1;
 	return 0;
 }
 
@@ -526,8 +668,22 @@ int main(int argc, char **argv)
 
 	if (sodium_init() < 0)
 		die("sodium_init");
-	while ((c = getopt(argc, argv, "p:x:t:n:s:e:b:rwqzc:E:S:B:")) != -1) {
+	while ((c = getopt(argc, argv, "p:x:t:n:s:e:b:rwqzc:E:S:B:TA:N:W:")) != -1) {
 		switch (c) {
+		case 'T':
+			tls_ctx = SSL_CTX_new(TLS_client_method());
+			if (!tls_ctx)
+				die("SSL_CTX_new");
+			break;
+		case 'A':
+			ca_file = optarg;
+			break;
+		case 'N':
+			tls_name = optarg;
+			break;
+		case 'W':
+			trigger = optarg;
+			break;
 		case 'p':
 			path = optarg;
 			break;
@@ -572,6 +728,18 @@ int main(int argc, char **argv)
 	}
 	if (mode == 'E' || mode == 'S' || mode == 'B')
 		return mode_udp(mode, dst);
+	if (tls_ctx) {
+		SSL_CTX_set_min_proto_version(tls_ctx, TLS1_2_VERSION);
+		SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_PEER, NULL);
+		SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+					      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+		/* several records per read(), so the bench receiver measures the proxy */
+		SSL_CTX_set_read_ahead(tls_ctx, 1);
+		SSL_CTX_set_default_read_buffer_len(tls_ctx, 64 * 1024);
+		if ((ca_file ? SSL_CTX_load_verify_locations(tls_ctx, ca_file, NULL)
+			     : SSL_CTX_set_default_verify_paths(tls_ctx)) != 1)
+			die("cannot load the CA certificates (-A)");
+	}
 	if (optind + 2 != argc)
 		die("HOST PORT expected");
 	/* HOST PORT as one address for addr_parse */
@@ -583,10 +751,14 @@ int main(int argc, char **argv)
 	if (mode == 'z')
 		return mode_silent(hp);
 	if (client_open(&cl, hp, &why) < 0) {
+		if (cl.ssl && cl.tls_info[0])
+			printf("tls %s\n", cl.tls_info);
 		printf("upgrade failed: %s\n", why);
 		return 3;
 	}
 	char buf[ADDR_STRLEN];
+	if (cl.ssl)
+		printf("tls %s\n", cl.tls_info);
 	printf("public %s\n", addr_format(&cl.pub, buf));
 	fflush(stdout);
 	switch (mode) {
