@@ -11,8 +11,9 @@
 # closed by the 10 s upgrade time-out; SIGHUP with a broken file keeps the old certificate,
 # SIGHUP with a second certificate (another serial, from an intermediate: the file holds the
 # chain) serves the next connection while an existing one keeps relaying; unusable files
-# and half an option are refused at start (exit 2, the file named); throughput with and
-# without TLS, both ways, logged with the proxy's CPU time.
+# and half an option are refused at start (exit 2, the file named); a meshvpn node with
+# listen: wss:// and --ws-ca pings a UDP node through the proxy (iperf3 logged); throughput
+# with and without TLS, both ways, logged with the proxy's CPU time.
 . "$(dirname "$0")/lib.sh"
 t_init
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -74,7 +75,8 @@ cp "$P/srv1.crt" "$T_DIR/tls.crt"
 cp "$P/srv1.key" "$T_DIR/tls.key"
 CERT=$T_DIR/tls.crt KEY=$T_DIR/tls.key
 
-t_lan p 192.0.2.1 c 192.0.2.2 u 192.0.2.3 l 192.0.2.4
+# p: the proxies, c and l: clients, u: the UDP side; a: a node behind the proxy, b: a node
+t_lan p 192.0.2.1 c 192.0.2.2 u 192.0.2.3 l 192.0.2.4 a 192.0.2.5 b 192.0.2.6
 ip -n "$(ns p)" route add default dev ul0 || fail "default route"
 
 # ---- start-up errors: exit 2 and the file named, before anything listens ----
@@ -204,7 +206,32 @@ t_wait 10 sh -c "[ \$(grep -c '^reply from' '$T_DIR/old.log') = 3 ]" ||
 log "SIGHUP: broken file kept the old certificate; serial $serial2 (with its chain) for new" \
 	"connections, the old one ($serial1) still relays"
 
-# 6. Throughput with and without TLS, both ways (logged; asserted: every datagram the client
+# 6. A meshvpn node over wss:// (verifying with --ws-ca; the certificate is now the second
+#    one, its intermediate sent along) reaches a plain UDP node: ping and iperf3.
+common="-t tun -d mv%d -m router --no-port-forwarding -p wss-test"
+t_node b $common -l 3210 --ip 10.7.0.2/24
+t_node a $common -l wss://192.0.2.1:3443/mesh --ws-ca "$P/ca.crt" --ip 10.7.0.1/24 -c 192.0.2.6
+t_wait 20 t_log_has a "Connected to the WebSocket proxy wss://192.0.2.1:3443/mesh" ||
+	fail "node A did not reach the proxy over TLS"
+t_wait 20 t_log_has a "Connected to 192.0.2.6:3210" || fail "A did not connect to B over wss"
+t_wait_ping 10 a 10.7.0.2 || fail "no route A -> B"
+t_ping a 10.7.0.2 10 || fail "ping A -> B lost packets"
+t_ping b 10.7.0.1 10 || fail "ping B -> A lost packets"
+t_log_has proxy "client 192.0.2.5:[0-9]+ connected \(path /mesh, TLSv1.3\)" ||
+	fail "no TLS connection of node A in the proxy log"
+iperf_note="no iperf3"
+if command -v iperf3 >/dev/null; then
+	t_spawn b iperf iperf3 -s -1 -B 10.7.0.2
+	t_wait 5 sh -c "ip netns exec $(ns b) ss -ltn | grep -q 10.7.0.2:5201" || fail "iperf3 server"
+	ip netns exec "$(ns a)" iperf3 -c 10.7.0.2 -t 3 -f m >"$T_DIR/iperf.out" 2>&1 ||
+		{ cat "$T_DIR/iperf.out" >&2; fail "iperf3 A -> B through the proxy over TLS"; }
+	iperf_note="iperf3 A -> B $(grep -E 'receiver' "$T_DIR/iperf.out" | awk '{print $7, $8}')"
+fi
+t_stop a TERM || fail "node A exit status $?"
+t_stop b TERM || fail "node B exit status $?"
+log "a node over wss:// (--ws-ca) pings a UDP node both ways; $iperf_note"
+
+# 7. Throughput with and without TLS, both ways (logged; asserted: every datagram the client
 #    sent was handed to the kernel or counted as dropped while its connection is still open,
 #    so none waits inside OpenSSL for a wake-up that does not come).
 cpu() { awk '{print $14 + $15}' "/proc/$(t_pid "$1")/stat"; }
@@ -249,7 +276,7 @@ bench() {
 bench ws plain 3210
 bench wss proxy 3443 $CA -N proxy.test
 
-# 7. The silent connection is closed by the upgrade time-out; counters; clean stop.
+# 8. The silent connection is closed by the upgrade time-out; counters; clean stop.
 t_wait 15 grep -q "^closed" "$T_DIR/silent.log" || fail "silent: $(cat "$T_DIR/silent.log")"
 ts=$(sed -n 's/^closed after \([0-9]*\)\..*/\1/p' "$T_DIR/silent.log")
 [ "$ts" -ge 9 ] && [ "$ts" -le 12 ] || fail "handshake time-out after $ts s, not about 10 s"
