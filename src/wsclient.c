@@ -87,14 +87,9 @@ struct wsclient {
 
 /* ---- blocking or not: one read/write for plain and TLS connections ---- */
 
-/* >0 bytes, 0 at the end of the stream, -EAGAIN, or -errno (-EPROTO for TLS errors). */
-static ssize_t io_read(int fd, SSL *ssl, void *p, size_t n)
+/* An SSL_read()/SSL_write() result r as io_read()/io_write() return it; eof: for a bare EOF. */
+static ssize_t ssl_result(SSL *ssl, int r, ssize_t eof)
 {
-	if (!ssl) {
-		ssize_t r = read(fd, p, n);
-		return r >= 0 ? r : -errno;
-	}
-	int r = SSL_read(ssl, p, (int)MIN(n, (size_t)INT32_MAX));
 	if (r > 0)
 		return r;
 	switch (SSL_get_error(ssl, r)) {
@@ -102,36 +97,34 @@ static ssize_t io_read(int fd, SSL *ssl, void *p, size_t n)
 	case SSL_ERROR_WANT_WRITE:
 		return -EAGAIN;
 	case SSL_ERROR_ZERO_RETURN:
-		return 0;
+		return eof;
 	case SSL_ERROR_SYSCALL:
 		ERR_clear_error();
-		return errno ? -errno : 0;
+		return errno ? -errno : eof;
 	default:
 		ERR_clear_error();
 		return -EPROTO;
 	}
 }
 
+/* >0 bytes, 0 at the end of the stream, -EAGAIN, or -errno (-EPROTO for TLS errors). */
+static ssize_t io_read(int fd, SSL *ssl, void *p, size_t n)
+{
+	if (!ssl) {
+		ssize_t r = read(fd, p, n);
+		return r >= 0 ? r : -errno;
+	}
+	return ssl_result(ssl, SSL_read(ssl, p, (int)MIN(n, (size_t)INT32_MAX)), 0);
+}
+
+/* >0 bytes written, -EAGAIN, or -errno (-EPIPE when the peer has gone). */
 static ssize_t io_write(int fd, SSL *ssl, const void *p, size_t n)
 {
 	if (!ssl) {
 		ssize_t r = send(fd, p, n, MSG_NOSIGNAL);
 		return r >= 0 ? r : -errno;
 	}
-	int r = SSL_write(ssl, p, (int)MIN(n, (size_t)INT32_MAX));
-	if (r > 0)
-		return r;
-	switch (SSL_get_error(ssl, r)) {
-	case SSL_ERROR_WANT_READ:
-	case SSL_ERROR_WANT_WRITE:
-		return -EAGAIN;
-	case SSL_ERROR_SYSCALL:
-		ERR_clear_error();
-		return errno ? -errno : -EPIPE;
-	default:
-		ERR_clear_error();
-		return -EPROTO;
-	}
+	return ssl_result(ssl, SSL_write(ssl, p, (int)MIN(n, (size_t)INT32_MAX)), -EPIPE);
 }
 
 /* ---- the worker: dial one connection ---- */
