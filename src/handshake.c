@@ -456,6 +456,7 @@ int hs_handle(struct handshake *h, uint8_t *msg, size_t len, struct buf *out)
 		}
 	}
 	h->failed_retries = 0;
+	memcpy(h->peer_pk, cfg->trusted + m.key_index * HS_PUBKEY_LEN, HS_PUBKEY_LEN);
 	switch (m.stage) {
 	case HS_STAGE_PING:
 		return on_ping(h, &m, out);

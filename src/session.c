@@ -32,6 +32,7 @@ struct session {
 	struct rotate rot;
 	uint8_t *peer_payload;
 	size_t peer_payload_len;
+	uint8_t peer_pk[SESSION_PUBKEY_LEN]; /* established: the key the peer signed with */
 	unsigned key_installs; /* keys installed by rotation (both directions) */
 };
 
@@ -187,6 +188,7 @@ static int complete(struct session *s, struct buf *b, struct session_event *ev)
 	s->algo = s->hs.algo;
 	s->plain = !hs_take_core(&s->hs, &s->core);
 	s->peer_payload = hs_take_peer_payload(&s->hs, &s->peer_payload_len);
+	memcpy(s->peer_pk, s->hs.peer_pk, SESSION_PUBKEY_LEN);
 	s->established = true;
 	if (hs_closing(&s->hs))
 		drop_hs(s);
@@ -380,6 +382,30 @@ uint8_t session_algo(const struct session *s)
 const char *session_algo_name(const struct session *s)
 {
 	return algo_name(s->algo);
+}
+
+const uint8_t *session_peer_key(const struct session *s)
+{
+	return s->established ? s->peer_pk : NULL;
+}
+
+int session_ctx_set_trusted(struct session_ctx *ctx, const uint8_t *keys, size_t n)
+{
+	size_t count = n ? n : 1;
+	uint8_t *t;
+
+	if (count > SIZE_MAX / SESSION_PUBKEY_LEN)
+		return -EINVAL;
+	t = malloc(count * SESSION_PUBKEY_LEN);
+	if (!t)
+		return -ENOMEM;
+	memcpy(t, n ? keys : ctx->pk, count * SESSION_PUBKEY_LEN);
+	/* handshakes in progress read the list through ctx->hs at their next message */
+	free(ctx->trusted);
+	ctx->trusted = t;
+	ctx->hs.trusted = t;
+	ctx->hs.n_trusted = count;
+	return 0;
 }
 
 const uint8_t *session_peer_payload(const struct session *s, size_t *len)

@@ -110,6 +110,7 @@ struct handshake {
 	size_t last_len;
 	uint8_t *payload; /* own NodeInfo */
 	size_t payload_len;
+	uint8_t peer_pk[HS_PUBKEY_LEN]; /* the trusted key the peer's messages are signed with */
 	uint8_t *peer_payload; /* after HS_DONE: the peer's NodeInfo */
 	size_t peer_payload_len;
 	struct frame_core core; /* valid if has_core */

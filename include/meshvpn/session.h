@@ -77,6 +77,12 @@ struct session_event {
 int session_ctx_new(const struct session_params *p, struct session_ctx **out) WUR;
 /* Frees the context; every session using it must be freed first. Accepts NULL. */
 void session_ctx_free(struct session_ctx *ctx);
+/*
+ * Replaces the trusted keys (n x SESSION_PUBKEY_LEN bytes, copied; n = 0: the own key only)
+ * for every handshake message from now on, also of handshakes in progress; established
+ * sessions are not affected (the caller ends those it no longer trusts). 0 or -errno.
+ */
+int session_ctx_set_trusted(struct session_ctx *ctx, const uint8_t *keys, size_t n) WUR;
 /* Own Ed25519 public key (SESSION_PUBKEY_LEN bytes). */
 const uint8_t *session_ctx_public_key(const struct session_ctx *ctx);
 
@@ -132,6 +138,8 @@ uint8_t session_algo(const struct session *s);
 const char *session_algo_name(const struct session *s);
 /* The peer's handshake payload (NodeInfo) once established, else NULL. */
 const uint8_t *session_peer_payload(const struct session *s, size_t *len);
+/* Established: the trusted public key the peer signed its handshake with; else NULL. */
+const uint8_t *session_peer_key(const struct session *s);
 /* Frees the session, wiping all keys. Accepts NULL. */
 void session_free(struct session *s);
 

@@ -425,6 +425,54 @@ static void test_untrusted(void **state)
 	session_ctx_free(cb2);
 }
 
+/* The trusted keys change at run time (the hub's registry); the peer's key is reported. */
+static void test_trust_changes(void **state)
+{
+	struct session_ctx *ca = mkctx(node_a, &algos_a, 0, NULL, 0);
+	struct session_ctx *cb = mkctx(node_b, &algos_b, 0, other_pk, 1);
+	const uint8_t *own = session_ctx_public_key(ca);
+	struct session *a, *b;
+	uint8_t keys[2][32];
+
+	(void)state;
+	tbuf_init(&ta, 0);
+	assert_int_equal(session_new_initiator(ca, ni_a, ni_a_len, &a, &ta.b), 0);
+	assert_int_equal(session_new_responder(cb, ni_b, ni_b_len, &b), 0);
+	xfer(&ta, &tb);
+	assert_int_equal(session_handle(b, &tb.b, &ev), -EPERM); /* not trusted yet */
+	session_free(b);
+	session_free(a);
+
+	memcpy(keys[0], other_pk, 32);
+	memcpy(keys[1], own, 32);
+	assert_int_equal(session_ctx_set_trusted(cb, &keys[0][0], 2), 0);
+	handshake(ca, cb, &a, &b);
+	assert_non_null(session_peer_key(b));
+	assert_memory_equal(session_peer_key(b), own, 32);
+	assert_memory_equal(session_peer_key(a), own, 32);
+	session_free(b);
+	session_free(a);
+
+	/* a handshake in progress sees the new list at its next message */
+	tbuf_init(&ta, 0);
+	assert_int_equal(session_new_initiator(ca, ni_a, ni_a_len, &a, &ta.b), 0);
+	assert_int_equal(session_new_responder(cb, ni_b, ni_b_len, &b), 0);
+	assert_null(session_peer_key(b));
+	assert_int_equal(session_ctx_set_trusted(cb, other_pk, 1), 0);
+	xfer(&ta, &tb);
+	assert_int_equal(session_handle(b, &tb.b, &ev), -EPERM);
+	session_free(b);
+	session_free(a);
+
+	/* no list: the own key only (which both contexts share here) */
+	assert_int_equal(session_ctx_set_trusted(cb, NULL, 0), 0);
+	handshake(ca, cb, &a, &b);
+	session_free(b);
+	session_free(a);
+	session_ctx_free(ca);
+	session_ctx_free(cb);
+}
+
 static void test_tampered_payload(void **state)
 {
 	struct session_ctx *ca = mkctx(node_a, &algos_a, 0, NULL, 0);
@@ -722,6 +770,7 @@ int main(void)
 		cmocka_unit_test(test_lost_peng),
 		cmocka_unit_test(test_simultaneous),
 		cmocka_unit_test(test_untrusted),
+		cmocka_unit_test(test_trust_changes),
 		cmocka_unit_test(test_tampered_payload),
 		cmocka_unit_test(test_algorithms),
 		cmocka_unit_test(test_self),
