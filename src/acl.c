@@ -10,8 +10,8 @@
 #include "meshvpn/acl.h"
 
 /* The IPv4-mapped block ::ffff:0:0/96: hi == 0 and lo in [MAPPED_LO, MAPPED_HI]. */
-#define MAPPED_LO 0x0000ffff00000000ull
-#define MAPPED_HI 0x0000ffffffffffffull
+#define MAPPED_LO   0x0000ffff00000000ull
+#define MAPPED_HI   0x0000ffffffffffffull
 #define IP_TEXT_MAX 64 /* one address of an entry, longer is never valid */
 
 struct acl_interval {
@@ -45,7 +45,10 @@ static struct acl_ip ip_dec(struct acl_ip a)
 	return a;
 }
 
-static bool ip_is_max(struct acl_ip a) { return a.hi == UINT64_MAX && a.lo == UINT64_MAX; }
+static bool ip_is_max(struct acl_ip a)
+{
+	return a.hi == UINT64_MAX && a.lo == UINT64_MAX;
+}
 
 static bool ip_is_mapped(struct acl_ip a)
 {
@@ -78,7 +81,7 @@ static void store_be64(uint8_t *p, uint64_t v)
 static struct acl_ip ip_from_v4(const uint8_t b[4])
 {
 	return (struct acl_ip){0, MAPPED_LO | (uint64_t)b[0] << 24 | (uint64_t)b[1] << 16 |
-					  (uint64_t)b[2] << 8 | b[3]};
+				      (uint64_t)b[2] << 8 | b[3]};
 }
 
 static struct acl_ip ip_from_bytes(const uint8_t b[16])
@@ -120,7 +123,10 @@ PRINTF(3, 4) static int fail(struct acl_error *why, const char *entry, const cha
 	return -EINVAL;
 }
 
-static bool is_space(char c) { return c == ' ' || c == '\t'; }
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
 
 /* Copies s[0..n) without surrounding white space into buf (of IP_TEXT_MAX or more). */
 static void trim_copy(const char *s, size_t n, char *buf)
@@ -307,7 +313,8 @@ static int parse_wildcard(const char *entry, struct acl_entry *e, struct acl_err
 			p++;
 		} else {
 			if (fixed < parts)
-				return fail(why, entry, "'*' only in trailing parts (e.g. 10.1.*.*)");
+				return fail(why, entry,
+					    "'*' only in trailing parts (e.g. 10.1.*.*)");
 			unsigned v = 0, digits = 0;
 			for (; *p >= '0' && *p <= '9'; p++) {
 				if ((digits && v == 0) || ++digits > 3)
@@ -435,7 +442,10 @@ bool acl_entry_contains(const struct acl_entry *e, const struct addr *a)
 
 /* ---- lists ---- */
 
-void acl_list_init(struct acl_list *l) { memset(l, 0, sizeof(*l)); }
+void acl_list_init(struct acl_list *l)
+{
+	memset(l, 0, sizeof(*l));
+}
 
 void acl_list_free(struct acl_list *l)
 {
@@ -492,7 +502,8 @@ static int build_intervals(const struct acl_entry *entries, size_t n, struct acl
 	qsort(iv, k, sizeof(*iv), iv_cmp);
 	for (size_t i = 0; i < k; i++) {
 		/* overlapping or adjacent (next starts right after the last end) merge */
-		if (m > 0 && (ip_is_max(iv[m - 1].hi) || ip_cmp(iv[i].lo, ip_inc(iv[m - 1].hi)) <= 0)) {
+		if (m > 0 &&
+		    (ip_is_max(iv[m - 1].hi) || ip_cmp(iv[i].lo, ip_inc(iv[m - 1].hi)) <= 0)) {
 			if (ip_cmp(iv[i].hi, iv[m - 1].hi) > 0)
 				iv[m - 1].hi = iv[i].hi;
 			continue;

@@ -124,7 +124,10 @@ PRINTF(3, 4) static int fail(struct ratelimit_error *why, const char *text, cons
 	return -EINVAL;
 }
 
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
 
 int ratelimit_parse_bytes(const char *s, uint64_t *out, struct ratelimit_error *why)
 {

@@ -53,7 +53,10 @@ void telemetry_sent(struct telemetry *t, uint32_t seq, int64_t now_ns)
 	t->sent++;
 }
 
-static int64_t abs_diff(int64_t a, int64_t b) { return a > b ? a - b : b - a; }
+static int64_t abs_diff(int64_t a, int64_t b)
+{
+	return a > b ? a - b : b - a;
+}
 
 static void sample(struct telemetry *t, int64_t rtt)
 {
@@ -144,8 +147,8 @@ static void window(const struct telemetry *t, uint32_t *probes, uint32_t *lost, 
 			recent_lost += l;
 		}
 	}
-	*last_lost = recent == TELEMETRY_CRITICAL_LAST_LOST &&
-		     recent_lost == TELEMETRY_CRITICAL_LAST_LOST;
+	*last_lost =
+	    recent == TELEMETRY_CRITICAL_LAST_LOST && recent_lost == TELEMETRY_CRITICAL_LAST_LOST;
 }
 
 static enum telemetry_health classify(const struct telemetry *t, uint32_t probes, uint32_t lost,

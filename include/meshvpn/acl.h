@@ -114,7 +114,10 @@ int acl_list_parse(struct acl_list *l, const char *const *items, size_t n,
 		   struct acl_error *why) WUR;
 /* Makes dst (overwritten, not freed first) an independent copy of src. 0 or -ENOMEM. */
 int acl_list_copy(struct acl_list *dst, const struct acl_list *src) WUR;
-static inline bool acl_list_empty(const struct acl_list *l) { return l->n_entries == 0; }
+static inline bool acl_list_empty(const struct acl_list *l)
+{
+	return l->n_entries == 0;
+}
 /*
  * The canonical entries joined by ", " into buf (always NUL-terminated when len > 0).
  * Returns the length the whole text needs, as snprintf does.

@@ -17,12 +17,12 @@
 
 #include "util.h"
 
-#define RATELIMIT_NS_PER_S	   1000000000ull
-#define RATELIMIT_MAX		   1000000000000ull /* 1000G: largest rate (bytes/s) and burst */
-#define RATELIMIT_MIN_BURST	   1500		    /* with a rate: one full-size packet */
-#define RATELIMIT_DEFAULT_BURST_MIN 65536	    /* 64 KiB, see ratelimit_default_burst() */
-#define RATELIMIT_STRLEN	   24
-#define RATELIMIT_ERROR_LEN	   192
+#define RATELIMIT_NS_PER_S	    1000000000ull
+#define RATELIMIT_MAX		    1000000000000ull /* 1000G: largest rate (bytes/s) and burst */
+#define RATELIMIT_MIN_BURST	    1500	     /* with a rate: one full-size packet */
+#define RATELIMIT_DEFAULT_BURST_MIN 65536	     /* 64 KiB, see ratelimit_default_burst() */
+#define RATELIMIT_STRLEN	    24
+#define RATELIMIT_ERROR_LEN	    192
 
 /* Why a value was refused, for the operator: "<field>: <text>: <what is wrong>". */
 struct ratelimit_error {
@@ -64,7 +64,10 @@ void ratelimit_set(struct ratelimit *tb, uint64_t rate, uint64_t burst, int64_t 
 bool ratelimit_allow(struct ratelimit *tb, uint64_t bytes, int64_t now_ns);
 /* The bytes available at now_ns (refills, takes nothing); UINT64_MAX when unlimited. */
 uint64_t ratelimit_tokens(struct ratelimit *tb, int64_t now_ns);
-static inline bool ratelimit_unlimited(const struct ratelimit *tb) { return tb->rate == 0; }
+static inline bool ratelimit_unlimited(const struct ratelimit *tb)
+{
+	return tb->rate == 0;
+}
 
 /* The burst when none is configured: a tenth of a second at rate, at least 64 KiB. */
 uint64_t ratelimit_default_burst(uint64_t rate);

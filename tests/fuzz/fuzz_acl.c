@@ -76,7 +76,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		CHECK(e.kind <= ACL_KIND_ANY && (e.family == 4 || e.family == 6 ||
 						 e.kind == ACL_KIND_ANY));
-		CHECK(e.first.hi < e.last.hi || (e.first.hi == e.last.hi && e.first.lo <= e.last.lo));
+		CHECK(e.first.hi < e.last.hi ||
+		      (e.first.hi == e.last.hi && e.first.lo <= e.last.lo));
 		acl_entry_format(&e, t);
 		CHECK(strlen(t) < sizeof(t));
 		CHECK(acl_entry_parse(t, &e2, &why) == 0 && acl_entry_equal(&e, &e2));

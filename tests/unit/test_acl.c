@@ -299,10 +299,12 @@ static void test_errors(void **state)
 		{"10.0.0 .1", "10.0.0 .1: not an IP address"},
 		{"fe80::1%eth0", "fe80::1%eth0: scope ids are not allowed"},
 		{"10.0.0.1:80", "10.0.0.1:80: ports are not allowed"},
-		{"[2001:db8::1]", "[2001:db8::1]: brackets are not allowed (write the bare address)"},
+		{"[2001:db8::1]",
+		 "[2001:db8::1]: brackets are not allowed (write the bare address)"},
 		{"10.0.0.0/33", "10.0.0.0/33: prefix length 33 is out of range (0-32)"},
 		{"2001:db8::/129", "2001:db8::/129: prefix length 129 is out of range (0-128)"},
-		{"::ffff:10.0.0.0/129", "::ffff:10.0.0.0/129: prefix length 129 is out of range (0-128)"},
+		{"::ffff:10.0.0.0/129",
+		 "::ffff:10.0.0.0/129: prefix length 129 is out of range (0-128)"},
 		{"10.0.0.0/", "10.0.0.0/: missing prefix length"},
 		{"10.0.0.0/x", "10.0.0.0/x: prefix length is not a number"},
 		{"10.0.0.0/ 8", "10.0.0.0/ 8: prefix length is not a number"},
@@ -313,7 +315,8 @@ static void test_errors(void **state)
 		{"10.0.0.1/8", "10.0.0.1/8: host bits set (did you mean 10.0.0.0/8?)"},
 		{"10.0.0.1/31", "10.0.0.1/31: host bits set (did you mean 10.0.0.0/31?)"},
 		{"2001:db8::1/32", "2001:db8::1/32: host bits set (did you mean 2001:db8::/32?)"},
-		{"::ffff:10.0.0.1/104", "::ffff:10.0.0.1/104: host bits set (did you mean 10.0.0.0/8?)"},
+		{"::ffff:10.0.0.1/104",
+		 "::ffff:10.0.0.1/104: host bits set (did you mean 10.0.0.0/8?)"},
 		{"::ffff:0:0/80", "::ffff:0:0/80: host bits set (did you mean ::/80?)"},
 		{"10.0.0.*/24", "10.0.0.*/24: a CIDR cannot contain '*'"},
 		{"10.*.1.*", "10.*.1.*: '*' only in trailing parts (e.g. 10.1.*.*)"},
@@ -327,8 +330,10 @@ static void test_errors(void **state)
 		{"2001:db8::*", "2001:db8::*: wildcards are IPv4 only (use a CIDR)"},
 		{"10.0.0.50-10.0.0.1", "10.0.0.50-10.0.0.1: range end before start"},
 		{"2001:db8::2-2001:db8::1", "2001:db8::2-2001:db8::1: range end before start"},
-		{"10.0.0.1-2001:db8::1", "10.0.0.1-2001:db8::1: range ends are different address families"},
-		{"::1-::ffff:10.0.0.1", "::1-::ffff:10.0.0.1: range ends are different address families"},
+		{"10.0.0.1-2001:db8::1",
+		 "10.0.0.1-2001:db8::1: range ends are different address families"},
+		{"::1-::ffff:10.0.0.1",
+		 "::1-::ffff:10.0.0.1: range ends are different address families"},
 		{"10.0.0.1-", "10.0.0.1-: missing range end"},
 		{"-10.0.0.1", "-10.0.0.1: missing range start"},
 		{"10.0.0.1-10.0.0.2-10.0.0.3", "10.0.0.1-10.0.0.2-10.0.0.3: a range has one '-'"},
@@ -347,7 +352,8 @@ static void test_errors(void **state)
 		if (acl_entry_parse(cases[i].in, &e, &why) != -EINVAL)
 			fail_msg("accepted: \"%s\"", cases[i].in);
 		if (strcmp(why.msg, cases[i].msg) != 0)
-			fail_msg("\"%s\": got \"%s\", want \"%s\"", cases[i].in, why.msg, cases[i].msg);
+			fail_msg("\"%s\": got \"%s\", want \"%s\"", cases[i].in, why.msg,
+				 cases[i].msg);
 		assert_int_equal(e.kind, 0); /* out cleared */
 		/* why is optional */
 		assert_int_equal(acl_entry_parse(cases[i].in, &e, NULL), -EINVAL);

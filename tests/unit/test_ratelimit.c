@@ -284,14 +284,17 @@ static void test_parse_bytes(void **state)
 	assert_string_equal(pb(".5M"), "ERR .5M: not a number (e.g. 1500, 64k, 10M, 1G)");
 	assert_string_equal(pb("5 "), "ERR 5 : unknown suffix ' ' (k, M or G: powers of 1000)");
 	assert_string_equal(pb("10X"), "ERR 10X: unknown suffix 'X' (k, M or G: powers of 1000)");
-	assert_string_equal(pb("10MB"), "ERR 10MB: unknown suffix 'MB' (k, M or G: powers of 1000)");
+	assert_string_equal(pb("10MB"),
+			    "ERR 10MB: unknown suffix 'MB' (k, M or G: powers of 1000)");
 	assert_string_equal(pb("10m"), "ERR 10m: unknown suffix 'm' (k, M or G: powers of 1000)");
-	assert_string_equal(pb("10Mi"), "ERR 10Mi: unknown suffix 'Mi' (k, M or G: powers of 1000)");
+	assert_string_equal(pb("10Mi"),
+			    "ERR 10Mi: unknown suffix 'Mi' (k, M or G: powers of 1000)");
 	assert_string_equal(pb("1.5"), "ERR 1.5: a fraction of a byte (use a suffix: 1.5k, 2.5M)");
 	assert_string_equal(pb("1.2345k"), "ERR 1.2345k: too many decimal places for k");
 	assert_string_equal(pb("1.0000000001G"), "ERR 1.0000000001G: too many decimal places");
 	assert_string_equal(pb("1001G"), "ERR 1001G: too large (at most 1000G)");
-	assert_string_equal(pb("1000.000000001G"), "ERR 1000.000000001G: too large (at most 1000G)");
+	assert_string_equal(pb("1000.000000001G"),
+			    "ERR 1000.000000001G: too large (at most 1000G)");
 	assert_string_equal(pb("1000000000001"), "ERR 1000000000001: too large (at most 1000G)");
 	assert_string_equal(pb("99999999999999999999999999"),
 			    "ERR 99999999999999999999999999: too large (at most 1000G)");
