@@ -109,14 +109,26 @@ uint64_t ratelimit_default_burst(uint64_t rate)
 
 /* ---- parsing ---- */
 
+/* Copies at most n bytes of s to buf (n + 1 bytes), control and non-ASCII bytes as '?'. */
+static const char *printable(const char *s, size_t n, char *buf)
+{
+	size_t i;
+	for (i = 0; i < n && s[i]; i++)
+		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+/* why->msg = "<text>: <detail>", the text cut at 40 bytes and made printable. */
 PRINTF(3, 4) static int fail(struct ratelimit_error *why, const char *text, const char *fmt, ...)
 {
+	char shown[41];
 	size_t off;
 	va_list ap;
 
 	if (!why)
 		return -EINVAL;
-	off = (size_t)snprintf(why->msg, sizeof(why->msg), "%.40s%s: ", text,
+	off = (size_t)snprintf(why->msg, sizeof(why->msg), "%s%s: ", printable(text, 40, shown),
 			       strlen(text) > 40 ? "..." : "");
 	va_start(ap, fmt);
 	vsnprintf(why->msg + off, sizeof(why->msg) - off, fmt, ap);
@@ -134,6 +146,7 @@ int ratelimit_parse_bytes(const char *s, uint64_t *out, struct ratelimit_error *
 	uint64_t whole = 0, frac = 0, mult = 1;
 	unsigned frac_digits = 0, places = 0;
 	const char *p = s;
+	char suffix[9];
 
 	*out = 0;
 	if (!*s) {
@@ -167,7 +180,8 @@ int ratelimit_parse_bytes(const char *s, uint64_t *out, struct ratelimit_error *
 		else if (p[1] == '\0' && *p == 'G')
 			mult = 1000000000, places = 9;
 		else
-			return fail(why, s, "unknown suffix '%.8s' (k, M or G: powers of 1000)", p);
+			return fail(why, s, "unknown suffix '%s' (k, M or G: powers of 1000)",
+				    printable(p, 8, suffix));
 	}
 	if (dot && !places)
 		return fail(why, s, "a fraction of a byte (use a suffix: 1.5k, 2.5M)");
@@ -175,7 +189,9 @@ int ratelimit_parse_bytes(const char *s, uint64_t *out, struct ratelimit_error *
 		return fail(why, s, "too many decimal places for %c", *p);
 	for (unsigned i = frac_digits; i < places; i++)
 		frac *= 10;
-	/* whole <= RATELIMIT_MAX and mult <= 1e9: the product fits in 64 bits */
+	/* checked before multiplying: 18446744074G would wrap around to 290448384 */
+	if (whole > RATELIMIT_MAX / mult)
+		return fail(why, s, "too large (at most 1000G)");
 	uint64_t v = whole * mult + frac;
 	if (v > RATELIMIT_MAX)
 		return fail(why, s, "too large (at most 1000G)");
@@ -195,6 +211,27 @@ static int prefix(struct ratelimit_error *why, const char *field, int r)
 	return r;
 }
 
+int ratelimit_check(const struct ratelimit_conf *c, struct ratelimit_error *why)
+{
+	char text[RATELIMIT_STRLEN];
+
+	if (c->rate > RATELIMIT_MAX) {
+		fail(why, ratelimit_format_bytes(c->rate, text), "too large (at most 1000G)");
+		return prefix(why, "rate", -EINVAL);
+	}
+	if (c->burst > RATELIMIT_MAX) {
+		fail(why, ratelimit_format_bytes(c->burst, text), "too large (at most 1000G)");
+		return prefix(why, "burst", -EINVAL);
+	}
+	if (c->rate && c->burst < RATELIMIT_MIN_BURST) {
+		fail(why, ratelimit_format_bytes(c->burst, text),
+		     "less than one full-size packet (at least %u bytes)",
+		     (unsigned)RATELIMIT_MIN_BURST);
+		return prefix(why, "burst", -EINVAL);
+	}
+	return 0;
+}
+
 int ratelimit_parse(const char *rate, const char *burst, struct ratelimit_conf *out,
 		    struct ratelimit_error *why)
 {
@@ -211,12 +248,16 @@ int ratelimit_parse(const char *rate, const char *burst, struct ratelimit_conf *
 		r = ratelimit_parse_bytes(burst, &c.burst, why);
 		if (r < 0)
 			return prefix(why, "burst", r);
+		/* the check words the value as written, not as formatted */
 		if (c.rate && c.burst < RATELIMIT_MIN_BURST) {
 			fail(why, burst, "less than one full-size packet (at least %u bytes)",
 			     (unsigned)RATELIMIT_MIN_BURST);
 			return prefix(why, "burst", -EINVAL);
 		}
 	}
+	r = ratelimit_check(&c, why);
+	if (r < 0)
+		return r;
 	*out = c;
 	return 0;
 }

@@ -84,6 +84,12 @@ int ratelimit_parse_bytes(const char *s, uint64_t *out, struct ratelimit_error *
  */
 int ratelimit_parse(const char *rate, const char *burst, struct ratelimit_conf *out,
 		    struct ratelimit_error *why) WUR;
+/*
+ * Checks a pair that arrived as numbers (a JSON request): both at most RATELIMIT_MAX, and
+ * with a rate a burst of at least RATELIMIT_MIN_BURST. 0 or -EINVAL with why->msg as
+ * ratelimit_parse() words it.
+ */
+int ratelimit_check(const struct ratelimit_conf *c, struct ratelimit_error *why) WUR;
 /* Shortest exact form: "10M", "1500k", "1234", "0"; ratelimit_parse_bytes() reads it back. */
 const char *ratelimit_format_bytes(uint64_t v, char buf[RATELIMIT_STRLEN]);
 

@@ -52,6 +52,27 @@ static void model_refill(struct model *m, int64_t now)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Independent reading of an accepted value in 128 bits: digits[.digits][kKMG]. */
+static u128 oracle(const char *s)
+{
+	u128 v = 0, mult = 1, frac = 0, frac_scale = 1;
+	const char *p = s;
+
+	for (; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (unsigned)(*p - '0');
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++, frac_scale *= 10)
+			frac = frac * 10 + (unsigned)(*p - '0');
+	if (*p == 'k' || *p == 'K')
+		mult = 1000;
+	else if (*p == 'M')
+		mult = 1000000;
+	else if (*p == 'G')
+		mult = 1000000000;
+	CHECK(mult % frac_scale == 0);
+	return v * mult + frac * (mult / frac_scale);
+}
+
 static char *line(const uint8_t **p, const uint8_t *end)
 {
 	const uint8_t *nl = memchr(*p, '\n', (size_t)(end - *p));
@@ -89,6 +110,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		CHECK(c.rate <= RATELIMIT_MAX && c.burst <= RATELIMIT_MAX);
 		CHECK(c.rate == 0 || c.burst >= RATELIMIT_MIN_BURST);
+		CHECK(ratelimit_check(&c, NULL) == 0);
+		CHECK(oracle(rate) == c.rate);
+		if (burst && burst[0])
+			CHECK(oracle(burst) == c.burst);
 		CHECK(ratelimit_parse_bytes(ratelimit_format_bytes(c.rate, buf), &v, NULL) == 0 &&
 		      v == c.rate);
 		CHECK(ratelimit_parse_bytes(ratelimit_format_bytes(c.burst, buf), &v, NULL) == 0 &&

@@ -296,6 +296,15 @@ static void test_parse_bytes(void **state)
 	assert_string_equal(pb("1000.000000001G"),
 			    "ERR 1000.000000001G: too large (at most 1000G)");
 	assert_string_equal(pb("1000000000001"), "ERR 1000000000001: too large (at most 1000G)");
+	/* would wrap around 2^64 to 290448384 if multiplied unchecked */
+	assert_string_equal(pb("18446744074G"), "ERR 18446744074G: too large (at most 1000G)");
+	assert_string_equal(pb("1000001M"), "ERR 1000001M: too large (at most 1000G)");
+	assert_string_equal(pb("1000000001k"), "ERR 1000000001k: too large (at most 1000G)");
+	assert_string_equal(pb("1000000000k"), "1000000000000");
+	/* control characters are not echoed */
+	assert_string_equal(pb("1\n\x1b[2J"),
+			    "ERR 1??[2J: unknown suffix '??[2J' (k, M or G: powers of 1000)");
+	assert_string_equal(pb("\xff"), "ERR ?: not a number (e.g. 1500, 64k, 10M, 1G)");
 	assert_string_equal(pb("99999999999999999999999999"),
 			    "ERR 99999999999999999999999999: too large (at most 1000G)");
 	/* long junk is cut short in the message */
@@ -345,6 +354,25 @@ static void test_parse_pair(void **state)
 	assert_int_equal(ratelimit_parse("", NULL, &c, &why), -EINVAL);
 	assert_string_equal(why.msg, "rate: empty value");
 	assert_int_equal(ratelimit_parse("1M", "1k", &c, NULL), -EINVAL);
+
+	/* the same rules for numbers from a JSON request */
+	c = (struct ratelimit_conf){1000000, 100000};
+	assert_int_equal(ratelimit_check(&c, &why), 0);
+	c = (struct ratelimit_conf){0, 0};
+	assert_int_equal(ratelimit_check(&c, &why), 0);
+	c = (struct ratelimit_conf){RATELIMIT_MAX, RATELIMIT_MAX};
+	assert_int_equal(ratelimit_check(&c, &why), 0);
+	c = (struct ratelimit_conf){1000000, 1000};
+	assert_int_equal(ratelimit_check(&c, &why), -EINVAL);
+	assert_string_equal(why.msg,
+			    "burst: 1k: less than one full-size packet (at least 1500 bytes)");
+	c = (struct ratelimit_conf){RATELIMIT_MAX + 1, 100000};
+	assert_int_equal(ratelimit_check(&c, &why), -EINVAL);
+	assert_string_equal(why.msg, "rate: 1000000000001: too large (at most 1000G)");
+	c = (struct ratelimit_conf){0, 2000000000000ull};
+	assert_int_equal(ratelimit_check(&c, &why), -EINVAL);
+	assert_string_equal(why.msg, "burst: 2000G: too large (at most 1000G)");
+	assert_int_equal(ratelimit_check(&c, NULL), -EINVAL);
 }
 
 static void test_format(void **state)
