@@ -129,6 +129,9 @@ void exchange_nodeinfo(struct node *n, struct peer *p, const uint8_t *data, size
 								   : CONFIG_DEFAULT_PEER_TIMEOUT;
 	memset(&p->addrs, 0, sizeof(p->addrs));
 	nodeinfo_addrs_add(&p->addrs, &p->addr, false);
+	p->addr_announced = false;
+	for (unsigned i = 0; i < ni->addrs.n && !p->addr_announced; i++)
+		p->addr_announced = addr_equal(&ni->addrs.a[i], &p->addr);
 	for (unsigned i = 0; i < ni->addrs.n; i++)
 		nodeinfo_addrs_add_unique(&p->addrs, &ni->addrs.a[i], ni->addrs.v4_wire >> i & 1);
 	store_claims(n, p, ni);

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "meshvpn/log.h"
 #include "meshvpn/offload.h"
@@ -177,6 +178,22 @@ static void device_flush(struct node *n)
 	n->devq_n = 0;
 }
 
+/* A KEEPALIVE with a body: a round-trip probe to answer, or the echo of ours. */
+static void keepalive_body(struct node *n, struct peer *p, const uint8_t *d)
+{
+	uint32_t seq = (uint32_t)d[1] << 24 | (uint32_t)d[2] << 16 | (uint32_t)d[3] << 8 | d[4];
+	struct timespec ts;
+
+	if (d[0] == FRAME_KEEPALIVE_PROBE) {
+		send_probe(n, p, FRAME_KEEPALIVE_ECHO, seq);
+	} else if (d[0] == FRAME_KEEPALIVE_ECHO) {
+		/* the clock now, not at the start of the batch: the round trip in microseconds */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		p->echoes = true;
+		(void)telemetry_echo(&p->tel, seq, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+	}
+}
+
 /* An authenticated inner message from an established peer. */
 static void dispatch(struct node *n, struct peer *p, struct buf *b, uint8_t type)
 {
@@ -206,6 +223,8 @@ static void dispatch(struct node *n, struct peer *p, struct buf *b, uint8_t type
 		return;
 	case FRAME_TYPE_KEEPALIVE:
 		p->sends_keepalive = true;
+		if (b->len >= 1 + FRAME_KEEPALIVE_PROBE_LEN)
+			keepalive_body(n, p, buf_data(b) + 1);
 		return;
 	case FRAME_TYPE_CLOSE:
 		peers_hook(n, CONFIG_HOOK_PEER_DISCONNECTED, &p->addr, p);
@@ -230,12 +249,14 @@ static void handle_pending(struct node *n, struct pending *pd, struct buf *b)
 	if (r == SESSION_ESTABLISHED) {
 		struct session *s = pd->sess;
 		struct stats_traffic t = pd->traffic;
+		bool incoming = pd->responder;
 		pd->sess = NULL;
 		pending_remove(n, pd);
 		struct peer *p = peer_add(n, &a, s);
 		if (!p)
 			return;
 		p->traffic = t;
+		p->incoming = incoming;
 		if (ev.send)
 			send_raw(n, b, &a, &p->traffic);
 		exchange_established(n, p, ev.payload, ev.payload_len);

@@ -24,11 +24,13 @@
 #define NODE_TABLE_CAPACITY 4096
 #define NODE_HOOK_DRAIN_MS 2000 /* at shutdown: how long running hooks are waited for */
 
-static int64_t monotonic_seconds(void)
+/* Sets n->now (seconds) and n->now_ns (the same instant) from the monotonic clock. */
+static void clock_update(struct node *n)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	n->now = ts.tv_sec;
+	n->now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static void transport_report(struct node *n, int ev);
@@ -196,6 +198,13 @@ static void node_tick(struct node *n)
 		 * session. A keepalive peer answers within seconds; VpnCloud only with its
 		 * NODE_INFO, at most every peer_timeout/2 - 60 s.
 		 */
+		/* round trips (meshvpn peers answer, VpnCloud ignores the probe) */
+		telemetry_tick(&p->tel, n->now_ns);
+		if (p->next_probe <= n->now && session_is_established(p->sess)) {
+			telemetry_sent(&p->tel, ++p->probe_seq, n->now_ns);
+			send_probe(n, p, FRAME_KEEPALIVE_PROBE, p->probe_seq);
+			p->next_probe = n->now + NODE_PROBE_SECS;
+		}
 		int64_t limit = p->sends_keepalive ? NODE_REKEY_SILENCE : n->cfg->peer_timeout / 2;
 		if (p->last_data_tx > p->last_rx && n->now - p->last_rx > limit &&
 		    n->now - p->last_rehandshake > limit)
@@ -497,7 +506,8 @@ int node_new(const struct config *cfg, struct node **out)
 	n->dev.src.fd = -1;
 	n->stats_fd = -1;
 	n->loop.epfd = n->loop.timer.fd = n->loop.signal.fd = -1;
-	n->now = n->start = monotonic_seconds();
+	clock_update(n);
+	n->start = n->now;
 	n->rotate_cycle = test_interval(NODE_ENV_TEST_ROTATE, "key rotation");
 	n->stats_interval = test_interval(NODE_ENV_TEST_STATS, "statistics");
 	if (!n->stats_interval)
@@ -687,7 +697,7 @@ int node_run(struct node *n)
 			n->exit_status = k;
 			break;
 		}
-		n->now = monotonic_seconds();
+		clock_update(n);
 		unsigned gen = n->loop.generation;
 		/* a source removed by a handler ends the batch (the rest may point at it) */
 		for (int i = 0; i < k && gen == n->loop.generation; i++) {

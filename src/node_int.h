@@ -37,6 +37,7 @@
 #include "meshvpn/session.h"
 #include "meshvpn/stats.h"
 #include "meshvpn/table.h"
+#include "meshvpn/telemetry.h"
 #include "meshvpn/transport.h"
 
 #define NODE_ID_LEN 16
@@ -59,6 +60,7 @@ _Static_assert(NODE_BUF_SIZE >= SESSION_HEADROOM + SESSION_BUF_SIZE, "session bu
 #define NODE_STATS_SECS 60
 #define NODE_RECONNECT_MAX_INTERVAL 3600
 #define NODE_PASSIVE_KEEPALIVE 10 /* answer DATA with a KEEPALIVE after this long silent */
+#define NODE_PROBE_SECS 5	  /* round-trip probes to every peer (KEEPALIVE extension) */
 #define NODE_REKEY_SILENCE 15	  /* re-handshake a keepalive peer silent this long */
 #define NODE_MAX_LOCAL_IPS 64	   /* interface addresses checked against self-connections */
 #define EXCHANGE_BEACON_ADDRS 64   /* addresses taken from one beacon load */
@@ -96,6 +98,14 @@ struct peer {
 	int64_t last_data_tx;	      /* last DATA we sent it */
 	int64_t last_rehandshake;     /* last liveness re-handshake we started */
 	bool sends_keepalive;	      /* it sends KEEPALIVE (a meshvpn node, not VpnCloud 2.3) */
+	bool incoming;		      /* it started the handshake */
+	bool addr_announced;	      /* addr is one the peer announces as its own (not NAT) */
+	int64_t established;	      /* monotonic seconds of the last completed handshake */
+	int64_t since;		      /* wall-clock seconds it became a peer */
+	struct telemetry tel;	      /* round trips of our probes */
+	uint32_t probe_seq;
+	int64_t next_probe;	      /* monotonic seconds */
+	bool echoes;		      /* it answers probes (a meshvpn node) */
 	unsigned key_installs;	      /* last seen session_key_installs(), for the log */
 	struct peer *hnext;	      /* hash chain */
 };
@@ -124,6 +134,7 @@ struct reconnect {
 struct node {
 	const struct config *cfg;
 	int64_t now;	      /* monotonic seconds, refreshed once per loop wake-up */
+	int64_t now_ns;	      /* the same instant in nanoseconds */
 	int64_t start;
 	bool stopping;
 
@@ -249,6 +260,16 @@ void reconnect_resolved(struct node *n, size_t idx, const struct addr *addrs, in
 void peers_free(struct node *n);
 /* Iteration: size_t it = 0; for (p = peer_next(n, &it); p; p = peer_next(n, &it)) */
 struct peer *peer_next(struct node *n, size_t *it);
+/* How traffic to p flows, for listings. */
+enum peer_path {
+	PEER_PATH_DIRECT,	/* to an address the peer announces as its own */
+	PEER_PATH_HOLE_PUNCHED, /* to the peer's NAT mapping (learnt from the traffic) */
+	PEER_PATH_UPNP,		/* the peer came in through our UPnP port mapping */
+	PEER_PATH_WEBSOCKET,	/* everything goes through our WebSocket proxy */
+};
+/* p's path; why (may be NULL) gets the reason when it is not direct. */
+enum peer_path peer_path(struct node *n, const struct peer *p, char *why, size_t len);
+const char *peer_path_name(enum peer_path path);
 /* Fires a hook (CONFIG.md 8.1); peer: PEER, p: CLAIMS/NODE_ID (see struct hooks_vars). */
 void peers_hook(struct node *n, enum config_hook_event ev, const struct addr *peer,
 		const struct peer *p);
@@ -284,6 +305,8 @@ struct buf *send_spare_copy(struct node *n, const struct buf *b);
 void send_ctl(struct node *n, struct peer *p);
 /* Sends an empty KEEPALIVE to p. */
 void send_keepalive(struct node *n, struct peer *p);
+/* Sends a KEEPALIVE carrying a round-trip probe or its echo (FRAME_KEEPALIVE_*). */
+void send_probe(struct node *n, struct peer *p, uint8_t kind, uint32_t seq);
 /* Sends a datagram that is already framed (handshake) to a, counted in t (may be NULL). */
 void send_raw(struct node *n, const struct buf *b, const struct addr *a, struct stats_traffic *t);
 /* Sends bytes that are not the VPN's (statsd) to a. 0 or -errno. */

@@ -5,10 +5,78 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "meshvpn/log.h"
 #include "node_int.h"
+
+/* ---- paths ---- */
+
+const char *peer_path_name(enum peer_path path)
+{
+	static const char *const names[] = {
+	    [PEER_PATH_DIRECT] = "direct",
+	    [PEER_PATH_HOLE_PUNCHED] = "hole-punched",
+	    [PEER_PATH_UPNP] = "upnp",
+	    [PEER_PATH_WEBSOCKET] = "websocket",
+	};
+	return (unsigned)path < ARRAY_SIZE(names) ? names[path] : "?";
+}
+
+/* True when a is in the same /24 (IPv4) or /64 (IPv6) as one of our own addresses. */
+static bool on_lan(struct node *n, const struct addr *a)
+{
+	for (unsigned i = 0; i < n->own_addrs.n; i++)
+		if (addr_is_v4(&n->own_addrs.a[i]) == addr_is_v4(a) &&
+		    memcmp(n->own_addrs.a[i].ip, a->ip, addr_is_v4(a) ? 15 : 8) == 0)
+			return true;
+	return false;
+}
+
+/* We are behind a NAT: peers report an address of ours that no interface has. */
+static bool behind_nat(struct node *n)
+{
+	for (unsigned i = 0; i < n->own_addrs.n; i++) {
+		bool local = false;
+		for (size_t k = 0; k < n->n_local_ips && !local; k++)
+			local = memcmp(n->local_ips[k].ip, n->own_addrs.a[i].ip, 16) == 0;
+		if (!local && !(n->upnp_mapped && addr_equal(&n->own_addrs.a[i], &n->upnp_ext)))
+			return true;
+	}
+	return false;
+}
+
+static bool configured(struct node *n, const struct addr *a)
+{
+	for (size_t i = 0; i < n->n_reconnects; i++)
+		for (int k = 0; k < n->reconnects[i].n_addrs; k++)
+			if (addr_equal(&n->reconnects[i].addrs[k], a))
+				return true;
+	return false;
+}
+
+enum peer_path peer_path(struct node *n, const struct peer *p, char *why, size_t len)
+{
+	char as[ADDR_STRLEN], w[ADDR_STRLEN + 48] = "";
+	enum peer_path path = PEER_PATH_DIRECT;
+
+	if (n->udp == NULL) {
+		path = PEER_PATH_WEBSOCKET;
+		snprintf(w, sizeof(w), "all UDP goes through the WebSocket proxy");
+	} else if (!p->addr_announced && !configured(n, &p->addr) && behind_nat(n)) {
+		path = PEER_PATH_HOLE_PUNCHED;
+		snprintf(w, sizeof(w), "both sides behind NATs: this is the peer's mapped address");
+	} else if (p->incoming && n->upnp_mapped && !on_lan(n, &p->addr)) {
+		path = PEER_PATH_UPNP;
+		snprintf(w, sizeof(w), "it came in through our mapping %s",
+			 addr_format(&n->upnp_ext, as));
+	}
+	if (why && len)
+		snprintf(why, len, "%s", w);
+	return path;
+}
 
 /* ---- hooks (CONFIG.md 8.1) ---- */
 
@@ -106,7 +174,10 @@ struct peer *peer_add(struct node *n, const struct addr *a, struct session *sess
 	p->sess = sess;
 	p->peer_timeout = CONFIG_DEFAULT_PEER_TIMEOUT;
 	p->timeout = n->now + n->cfg->peer_timeout;
-	p->last_rx = p->last_tx = p->last_rehandshake = n->now;
+	p->last_rx = p->last_tx = p->last_rehandshake = p->established = n->now;
+	p->since = time(NULL);
+	telemetry_init(&p->tel, 0);
+	p->next_probe = n->now + 1;
 	nodeinfo_addrs_add(&p->addrs, a, false);
 	n->slots[id - 1] = p;
 	size_t b = bucket(a);

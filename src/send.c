@@ -84,6 +84,19 @@ void send_keepalive(struct node *n, struct peer *p)
 	send_ctl(n, p);
 }
 
+void send_probe(struct node *n, struct peer *p, uint8_t kind, uint32_t seq)
+{
+	buf_reset(&n->ctl, NODE_HEADROOM);
+	uint8_t *d = buf_put(&n->ctl, 1 + FRAME_KEEPALIVE_PROBE_LEN);
+	d[0] = FRAME_TYPE_KEEPALIVE;
+	d[1] = kind;
+	d[2] = (uint8_t)(seq >> 24);
+	d[3] = (uint8_t)(seq >> 16);
+	d[4] = (uint8_t)(seq >> 8);
+	d[5] = (uint8_t)seq;
+	send_ctl(n, p);
+}
+
 void send_data(struct node *n, struct peer *p, struct buf *b)
 {
 	uint8_t *type = buf_push(b, 1);

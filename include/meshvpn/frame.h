@@ -38,6 +38,13 @@
 #define FRAME_TYPE_KEEPALIVE 0x02
 #define FRAME_TYPE_ROTATION  0x10
 #define FRAME_TYPE_CLOSE     0xff
+/*
+ * A meshvpn extension inside KEEPALIVE (VpnCloud 2.3 ignores a KEEPALIVE's body): a probe
+ * `0x01 seq(4, BE)` is answered with the echo `0x02 seq(4, BE)`, for round-trip times.
+ */
+#define FRAME_KEEPALIVE_PROBE 0x01
+#define FRAME_KEEPALIVE_ECHO  0x02
+#define FRAME_KEEPALIVE_PROBE_LEN 5
 
 struct evp_cipher_ctx_st; /* OpenSSL EVP_CIPHER_CTX */
 
