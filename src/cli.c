@@ -380,6 +380,24 @@ void cli_free(struct cli *cli)
 	memset(cli, 0, sizeof(*cli));
 }
 
+/* The network name of /etc/meshvpn/NAME.net (any directory; ".net" is optional). */
+static int name_from_path(struct config *cfg, const char *path, struct config_error *err)
+{
+	const char *base = strrchr(path, '/');
+	size_t len;
+
+	base = base ? base + 1 : path;
+	len = strlen(base);
+	if (len > 4 && strcmp(base + len - 4, ".net") == 0)
+		len -= 4;
+	/* names that cannot be file names stay unset: the socket then needs --socket */
+	if (!len || len > 64 || strspn(base, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					     "0123456789._-") < len || base[0] == '.')
+		return 0;
+	cfg->name = strndup(base, len);
+	return cfg->name ? 0 : fail(err, -ENOMEM, "out of memory");
+}
+
 int config_build(struct config *out, const struct cli *cli, struct config_error *err)
 {
 	int r = 0;
@@ -394,6 +412,8 @@ int config_build(struct config *out, const struct cli *cli, struct config_error 
 		r = fail(err, -EINVAL,
 			 "option --statsd-prefix requires a statsd server "
 			 "(--statsd-server or statsd.server in the config file)");
+	if (r == 0 && !out->name && cli->config_path)
+		r = name_from_path(out, cli->config_path, err);
 	if (r == 0)
 		r = config_validate(out, err);
 	if (r < 0)

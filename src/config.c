@@ -306,3 +306,9 @@ int config_validate(struct config *cfg, struct config_error *err)
 	}
 	return 0;
 }
+
+bool config_is_hub(const struct config *cfg)
+{
+	return cfg->hub_registry || cfg->hub_subnet || cfg->hub_endpoint || cfg->hub_rate_limit ||
+	       cfg->hub_connection_block.n;
+}

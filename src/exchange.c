@@ -25,6 +25,8 @@ static size_t encode(struct node *n, uint8_t *out)
 	own_nodeinfo(n, ni);
 	/* at most 20 peers: a uniform random subset (reservoir sampling) */
 	for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it)) {
+		if (p->client)
+			continue; /* a hub's clients only know the hub, not each other */
 		size_t slot = seen++;
 		if (slot >= NODEINFO_ENCODE_MAX_PEERS) {
 			slot = randombytes_uniform((uint32_t)seen);
@@ -89,10 +91,23 @@ static bool node_id_is_peer(struct node *n, const uint8_t id[NODE_ID_LEN])
 	return false;
 }
 
-static void store_claims(struct node *n, struct peer *p, const struct nodeinfo *ni)
+static void store_claims(struct node *n, struct peer *p, struct nodeinfo *ni)
 {
 	char as[ADDR_STRLEN];
 
+	if (p->client) {
+		/* a hub's client claims its own address, nothing else (no hijacking) */
+		unsigned k = 0;
+		for (unsigned i = 0; i < ni->n_claims; i++) {
+			const struct range *r = &ni->claims[i];
+			if (r->base.len == 4 && r->prefix == 32 && !memcmp(r->base.b, p->client->ip, 4))
+				ni->claims[k++] = *r;
+		}
+		if (k < ni->n_claims)
+			log_rl(LOG_WARN, "client %s claims more than its address; ignored",
+			       p->client->id);
+		ni->n_claims = (uint16_t)k;
+	}
 	if (table_set_claims(&n->table, p->id, ni->claims, ni->n_claims, n->now,
 			     n->now + n->cfg->peer_timeout) < 0)
 		log_rl(LOG_WARN, "cannot store the claims of %s", addr_format(&p->addr, as));
@@ -164,6 +179,7 @@ void exchange_established(struct node *n, struct peer *p, const uint8_t *ni, siz
 	char as[ADDR_STRLEN];
 
 	log_info("Connected to %s (%s)", addr_format(&p->addr, as), session_algo_name(p->sess));
+	peers_event(n, NODE_EVENT_PEER_UP, p, NULL);
 	exchange_nodeinfo(n, p, ni, len); /* ni is owned by p->sess: p must stay */
 	peers_hook(n, CONFIG_HOOK_PEER_CONNECTED, &p->addr, p);
 	/*

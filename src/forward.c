@@ -194,6 +194,24 @@ static void keepalive_body(struct node *n, struct peer *p, const uint8_t *d)
 	}
 }
 
+/*
+ * A hub passes packets between its peers itself (no round trip through the device and the
+ * host's routing): true when dst belongs to another peer and b went to it.
+ */
+static bool relay(struct node *n, struct peer *from, struct buf *b, const struct vaddr *dst)
+{
+	uint32_t id = table_lookup(&n->table, dst, n->now);
+	struct peer *to = id ? peer_by_id(n, id) : NULL;
+
+	if (!to || !session_is_established(to->sess))
+		return false;
+	if (to == from) /* to itself through the hub: nowhere to go */
+		return true;
+	/* a copy: b sits in a receive buffer that a GRO train shares with its neighbours */
+	send_data(n, to, send_spare_copy(n, b));
+	return true;
+}
+
 /* An authenticated inner message from an established peer. */
 static void dispatch(struct node *n, struct peer *p, struct buf *b, uint8_t type)
 {
@@ -211,9 +229,13 @@ static void dispatch(struct node *n, struct peer *p, struct buf *b, uint8_t type
 			count_invalid(n, b->len);
 			return;
 		}
+		if (p->client && !hub_inbound(n, p, &src, &dst, b->len))
+			return;
 		stats_payload(&n->stats, &src, &dst, true, b->len);
 		if (n->table_flags & TABLE_LEARNING)
 			table_learn(&n->table, &src, p->id, n->now);
+		if (n->hub && relay(n, p, b, &dst))
+			return;
 		if (n->devq_n == NODE_DEVQ)
 			device_flush(n);
 		n->devq[n->devq_n++] = (struct offload_pkt){.data = buf_data(b), .len = b->len};
@@ -259,6 +281,8 @@ static void handle_pending(struct node *n, struct pending *pd, struct buf *b)
 		p->incoming = incoming;
 		if (ev.send)
 			send_raw(n, b, &a, &p->traffic);
+		if (!hub_admit(n, p))
+			return; /* refused and removed (after the handshake's last message) */
 		exchange_established(n, p, ev.payload, ev.payload_len);
 	} else if (r == SESSION_REPLY) {
 		send_raw(n, b, &a, &pd->traffic);
@@ -297,6 +321,8 @@ static void handle_init(struct node *n, struct buf *b, const struct addr *src)
 			return;
 		}
 	}
+	if (hub_source_blocked(n, src))
+		return; /* counted by the hub; no crypto work at all */
 	/*
 	 * Bounded work for senders nobody vouched for yet: a signature check costs ~50 us,
 	 * a pending state memory; the answers per second are limited (no amplification).

@@ -219,6 +219,7 @@ static void node_tick(struct node *n)
 		exchange_broadcast(n);
 		n->next_nodeinfo = n->now + nodeinfo_interval(n);
 	}
+	hub_tick(n); /* expiry of clients */
 	/* 6. configured peers, the transport's own connection */
 	reconnect_tick(n);
 	transport_report(n, transport_tick(n->xp, n->now));
@@ -343,7 +344,7 @@ static int setup_claims(struct node *n)
 	const struct config *cfg = n->cfg;
 	uint8_t ip[4];
 
-	n->claims = calloc(cfg->n_claims + 1, sizeof(*n->claims));
+	n->claims = calloc(cfg->n_claims + 2, sizeof(*n->claims));
 	if (!n->claims)
 		return -ENOMEM;
 	memcpy(n->claims, cfg->claims, cfg->n_claims * sizeof(*cfg->claims));
@@ -355,6 +356,13 @@ static int setup_claims(struct node *n)
 		r->base.len = 4;
 		memcpy(r->base.b, ip, 4);
 		r->prefix = 32;
+	}
+	if (config_is_hub(cfg) && cfg->hub_subnet) {
+		/* a hub claims its clients' subnet: clients send everything in it to the hub */
+		struct config_error why;
+		struct range *r = &n->claims[n->n_claims];
+		if (config_parse_claim(cfg->hub_subnet, r, &why) == 0)
+			n->n_claims++;
 	}
 	for (size_t i = 0; i < n->n_claims; i++) {
 		char rs[VADDR_STRLEN + 4];
@@ -551,6 +559,9 @@ int node_new(const struct config *cfg, struct node **out)
 	if (r < 0)
 		goto fail;
 	r = setup_claims(n);
+	if (r < 0)
+		goto fail;
+	r = hub_open(n);
 	if (r < 0)
 		goto fail;
 	static const enum table_mode modes[] = {
@@ -752,6 +763,7 @@ void node_free(struct node *n)
 	if (!n)
 		return;
 	peers_free(n);
+	hub_close(n);
 	resolver_free(n->resolver);
 	portfwd_free(n->portfwd);
 	if (n->beaconio)

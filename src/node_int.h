@@ -5,7 +5,8 @@
  *
  *   node.c      start-up, the loop, the one-second tick, statistics, shutdown
  *     forward.c   the data path: device and transport batches, dispatch of messages
- *       exchange.c  NodeInfo sent and received, peer exchange
+ *      hub.c       the hub role: registry, admission, client policy, client operations
+ *       exchange.c  NodeInfo sent and received, peer exchange, beacons
  *         peers.c     peer and pending tables, connecting, reconnect back-off, hooks
  *           own.c       own addresses, the handshake NodeInfo, UPnP
  *             send.c      the one transmit path, over the transport (transport.h)
@@ -19,6 +20,7 @@
 #include <stdint.h>
 
 #include "meshvpn/addr.h"
+#include "meshvpn/acl.h"
 #include "meshvpn/algo.h"
 #include "meshvpn/beaconio.h"
 #include "meshvpn/bytes.h"
@@ -33,6 +35,8 @@
 #include "meshvpn/offload.h"
 #include "meshvpn/payload.h"
 #include "meshvpn/portfwd.h"
+#include "meshvpn/ratelimit.h"
+#include "meshvpn/registry.h"
 #include "meshvpn/resolve.h"
 #include "meshvpn/session.h"
 #include "meshvpn/stats.h"
@@ -80,6 +84,70 @@ enum node_src_kind {
 	NODE_SRC_BEACON,
 };
 
+/* Why the hub dropped a client's packet (counted per client). */
+enum hub_drop {
+	HUB_DROP_RATE_IN,	   /* over its rate limit, towards the hub */
+	HUB_DROP_RATE_OUT,	   /* over its rate limit, towards the client */
+	HUB_DROP_DEST_BLOCKED,	   /* destination in destination-block */
+	HUB_DROP_DEST_NOT_ALLOWED, /* destination not in destination-allow */
+	HUB_DROP_SPOOFED,	   /* source address not the client's */
+	HUB_DROP_COUNT
+};
+
+/* Why the hub refused a connection (counted hub-wide). */
+enum hub_refuse {
+	HUB_REFUSE_CONNECTION_BLOCK, /* hub.connection-block, before any crypto */
+	HUB_REFUSE_SOURCE_BLOCKED,
+	HUB_REFUSE_SOURCE_NOT_ALLOWED,
+	HUB_REFUSE_MAX_CONNECTIONS,
+	HUB_REFUSE_DISABLED,
+	HUB_REFUSE_EXPIRED,
+	HUB_REFUSE_COUNT
+};
+
+enum hub_transport { HUB_TRANSPORT_UDP, HUB_TRANSPORT_WEBSOCKET, HUB_TRANSPORT_COUNT };
+
+/* A registry client's runtime state (policies compiled, buckets, counters). */
+struct hub_client {
+	char id[REGISTRY_ID_MAX + 1];
+	uint8_t key[KEYS_PUB_LEN]; /* the key its sessions were admitted with */
+	uint8_t ip[4];
+	struct acl_policy source, destination;
+	struct ratelimit in, out; /* changed live by an update */
+	uint32_t max_connections; /* 0 = no limit */
+	unsigned connections;	  /* peers admitted as this client now */
+	uint64_t connections_total;
+	uint64_t drops[HUB_DROP_COUNT];
+};
+
+struct hub {
+	struct registry *reg;
+	char *path; /* the registry file */
+	struct acl_list connection_block;
+	struct ratelimit_conf default_rate; /* for clients without their own */
+	struct hub_client **clients;	    /* one per registry entry */
+	size_t n_clients;
+	time_t next_expiry; /* earliest expiry of a trusted client (0: none) */
+	uint64_t refused[HUB_REFUSE_COUNT];
+	uint64_t connections_total[HUB_TRANSPORT_COUNT];
+};
+
+/* Peer lifecycle events for the management API (node.c publishes them). */
+enum node_event_kind {
+	NODE_EVENT_PEER_UP,
+	NODE_EVENT_PEER_DOWN,
+	NODE_EVENT_CLIENT_CONNECTED,
+	NODE_EVENT_CLIENT_DISCONNECTED,
+};
+#define NODE_EVENTS 256 /* queued between two loop turns; more are dropped */
+struct node_event {
+	enum node_event_kind kind;
+	struct addr addr;
+	char client[REGISTRY_ID_MAX + 1]; /* "" for peers that are no client */
+	char reason[64];
+	time_t time;
+};
+
 /* An established peer (PROTOCOL.md 5.3), keyed by the address it is connected on. */
 struct peer {
 	uint32_t id;		      /* forwarding-table id: slot index + 1 */
@@ -106,6 +174,7 @@ struct peer {
 	uint32_t probe_seq;
 	int64_t next_probe;	      /* monotonic seconds */
 	bool echoes;		      /* it answers probes (a meshvpn node) */
+	struct hub_client *client;    /* the hub's client it was admitted as, or NULL */
 	unsigned key_installs;	      /* last seen session_key_installs(), for the log */
 	struct peer *hnext;	      /* hash chain */
 };
@@ -145,6 +214,10 @@ struct node {
 	struct resolver *resolver;
 	struct portfwd *portfwd; /* UPnP worker (NULL: off or not started) */
 	struct beaconio *beaconio; /* beacon files and commands (NULL: no beacons) */
+	struct hub *hub;	   /* the hub role (NULL: not a hub) */
+	struct node_event events[NODE_EVENTS];
+	unsigned events_n;
+	uint64_t events_dropped;
 	int64_t next_beacon;
 	bool upnp_mapped;	 /* upnp_int/upnp_ext are own addresses (PROTOCOL.md 5.8) */
 	struct addr upnp_int, upnp_ext;
@@ -217,6 +290,38 @@ struct node {
 
 /* node.c: nothing; it calls the others. */
 
+/* hub.c: the hub role */
+/* At start: the registry, policies and trusted keys (nothing when not a hub). 0 or -errno. */
+int hub_open(struct node *n) WUR;
+void hub_close(struct node *n);
+/* hub.connection-block: drop before any crypto (counted). */
+bool hub_source_blocked(struct node *n, const struct addr *src);
+/* After the handshake: a registry client's admission; false: p was refused and removed. */
+bool hub_admit(struct node *n, struct peer *p);
+/* A DATA packet from client peer p: false = dropped (counted per client and reason). */
+bool hub_inbound(struct node *n, struct peer *p, const struct vaddr *src,
+		 const struct vaddr *dst, size_t len);
+void hub_tick(struct node *n);
+struct hub_client *hub_client_find(struct node *n, const char *id);
+const char *hub_drop_name(enum hub_drop d);
+const char *hub_refuse_name(enum hub_refuse r);
+/* "RATE[:BURST]" (ratelimit.h suffixes). 0 or -EINVAL with why set. */
+int hub_rate_parse(const char *text, struct ratelimit_conf *out, char *why, size_t len);
+/* Registry operations (management API); errors as registry.h, err says what. */
+int hub_create(struct node *n, const char *id, const struct registry_change *c,
+	       const struct registry_entry **out, char **bundle, char priv[static KEYS_B62_KEYBUF],
+	       struct config_error *err) WUR;
+int hub_rotate(struct node *n, const char *id, const struct registry_entry **out, char **bundle,
+	       char priv[static KEYS_B62_KEYBUF], struct config_error *err) WUR;
+int hub_export(struct node *n, const char *id, char **bundle, struct config_error *err) WUR;
+int hub_update(struct node *n, const char *id, const struct registry_change *c,
+	       const struct registry_entry **out, struct config_error *err) WUR;
+int hub_set_enabled(struct node *n, const char *id, bool on, const struct registry_entry **out,
+		    struct config_error *err) WUR;
+int hub_remove(struct node *n, const char *id, struct config_error *err) WUR;
+/* Ends the client's sessions: their count, or -ENOENT. */
+int hub_disconnect(struct node *n, const char *id, struct config_error *err) WUR;
+
 /* forward.c: the data path. 0 or the -errno of the device / transport for the loop. */
 int forward_device_readable(struct node *n) WUR;
 int forward_net_readable(struct node *n) WUR;
@@ -270,6 +375,9 @@ enum peer_path {
 /* p's path; why (may be NULL) gets the reason when it is not direct. */
 enum peer_path peer_path(struct node *n, const struct peer *p, char *why, size_t len);
 const char *peer_path_name(enum peer_path path);
+/* Queues a lifecycle event for the management API (reason may be NULL). */
+void peers_event(struct node *n, enum node_event_kind kind, const struct peer *p,
+		 const char *reason);
 /* Fires a hook (CONFIG.md 8.1); peer: PEER, p: CLAIMS/NODE_ID (see struct hooks_vars). */
 void peers_hook(struct node *n, enum config_hook_event ev, const struct addr *peer,
 		const struct peer *p);

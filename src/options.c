@@ -48,6 +48,30 @@ static int check_hostport(const char *s, struct config_error *why)
 	return config_check_hostport(s, false, why);
 }
 
+/* A network name: it becomes part of file names. */
+static int check_name(const char *s, struct config_error *why)
+{
+	if (!*s || strlen(s) > 64 || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					       "0123456789._-") != strlen(s) || s[0] == '.')
+		return config_fail(why, -EINVAL,
+				   "invalid name '%s' (1-64 letters, digits, '.', '_', '-')", s);
+	return 0;
+}
+
+/* An IPv4 network a.b.c.d/len, len 8-30, without host bits. */
+static int check_subnet(const char *s, struct config_error *why)
+{
+	uint8_t ip[4], prefix;
+
+	if (!strchr(s, '/') || config_parse_ip(s, ip, &prefix, why) < 0 || prefix < 8 ||
+	    prefix > 30)
+		return config_fail(why, -EINVAL, "invalid subnet '%s' (expected a.b.c.d/8 to /30)", s);
+	uint32_t v = (uint32_t)ip[0] << 24 | (uint32_t)ip[1] << 16 | (uint32_t)ip[2] << 8 | ip[3];
+	if (v & (0xffffffffu >> prefix))
+		return config_fail(why, -EINVAL, "subnet '%s' has host bits set", s);
+	return 0;
+}
+
 static int check_statsd_server(const char *s, struct config_error *why)
 {
 	return config_check_hostport(s, true, why);
@@ -223,6 +247,40 @@ const struct opt opt_table[] = {
      FIELD(beacon_password), .section = OPT_SEC_BEACONS, .arg = "TEXT",
      .help = "beacon obfuscation password"},
 
+    /* Management, metrics, hub */
+    {.names = {"name"}, .kind = OPT_STR, FIELD(name), .check = check_name,
+     .section = OPT_SEC_HUB, .arg = "NAME",
+     .help = "network name (default: that of the --config file,\n"
+             "/etc/meshvpn/NAME.net); names the management socket"},
+    {.names = {"socket"}, .key = "management.socket", .kind = OPT_STR, FIELD(mgmt_socket),
+     .check = check_nonempty, .section = OPT_SEC_HUB, .arg = "PATH",
+     .help = "management API socket (default /run/meshvpn/NAME.sock\n"
+             "when the network has a name)"},
+    {.names = {"socket-group"}, .key = "management.group", .kind = OPT_STR, FIELD(mgmt_group),
+     .check = check_nonempty, .section = OPT_SEC_HUB, .arg = "GROUP",
+     .help = "group that may use the socket (mode 0660)"},
+    {.names = {"metrics-listen"}, .key = "metrics-listen", .kind = OPT_STR,
+     FIELD(metrics_listen), .check = check_statsd_server, .section = OPT_SEC_HUB,
+     .arg = "ADDR:PORT", .help = "serve Prometheus metrics on http://ADDR:PORT/metrics"},
+    {.names = {"hub-registry"}, .key = "hub.registry", .kind = OPT_STR, FIELD(hub_registry),
+     .check = check_nonempty, .section = OPT_SEC_HUB, .arg = "FILE",
+     .help = "the hub's client registry (default\n"
+             "/var/lib/meshvpn/NAME/registry.yaml)"},
+    {.names = {"hub-subnet"}, .key = "hub.subnet", .kind = OPT_STR, FIELD(hub_subnet),
+     .check = check_subnet, .section = OPT_SEC_HUB, .arg = "ADDR/LEN",
+     .help = "act as a hub: client addresses come from this IPv4 subnet"},
+    {.names = {"hub-endpoint"}, .key = "hub.endpoint", .kind = OPT_STR, FIELD(hub_endpoint),
+     .check = check_hostport, .section = OPT_SEC_HUB, .arg = "HOST[:PORT]",
+     .help = "the hub's public address, written into client bundles"},
+    {.names = {"hub-rate-limit"}, .key = "hub.rate-limit", .kind = OPT_STR,
+     FIELD(hub_rate_limit), .check = check_nonempty, .section = OPT_SEC_HUB,
+     .arg = "RATE[:BURST]", .help = "bytes/s (k, M, G) for clients without their own limit"},
+    {.names = {"hub-connection-block"}, .key = "hub.connection-block", .kind = OPT_STRLIST,
+     .flags = OPT_COMMAS, FIELD(hub_connection_block), .what = "blocked sources",
+     .check = check_nonempty, .section = OPT_SEC_HUB, .arg = "ADDR[,..]",
+     .help = "refuse handshakes from these addresses before any crypto\n"
+             "(IP, CIDR, a.b.c.*, range A-B; repeatable)"},
+
     /* Process */
     {.names = {"daemon"}, .kind = OPT_BOOL, .flags = OPT_SWITCH, .sw = true, FIELD(daemon),
      .has = CONFIG_HAS_DAEMON, .section = OPT_SEC_PROCESS, .help = "run in the background"},
@@ -281,6 +339,7 @@ const char *opt_section_title(enum opt_section sec)
 	    [OPT_SEC_NETWORK] = "Network",
 	    [OPT_SEC_FORWARDING] = "Forwarding",
 	    [OPT_SEC_BEACONS] = "Beacons",
+	    [OPT_SEC_HUB] = "Management, metrics and the hub role",
 	    [OPT_SEC_PROCESS] = "Process",
 	};
 

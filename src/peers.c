@@ -78,6 +78,23 @@ enum peer_path peer_path(struct node *n, const struct peer *p, char *why, size_t
 	return path;
 }
 
+/* ---- events for the management API ---- */
+
+void peers_event(struct node *n, enum node_event_kind kind, const struct peer *p,
+		 const char *reason)
+{
+	if (n->events_n == NODE_EVENTS) {
+		n->events_dropped++;
+		return;
+	}
+	struct node_event *e = &n->events[n->events_n++];
+	e->kind = kind;
+	e->addr = p->addr;
+	snprintf(e->client, sizeof(e->client), "%s", p->client ? p->client->id : "");
+	snprintf(e->reason, sizeof(e->reason), "%s", reason ? reason : "");
+	e->time = time(NULL);
+}
+
 /* ---- hooks (CONFIG.md 8.1) ---- */
 
 void peers_hook(struct node *n, enum config_hook_event ev, const struct addr *peer,
@@ -197,6 +214,11 @@ void peer_remove(struct node *n, struct peer *p, bool close, const char *why)
 		send_ctl(n, p);
 	}
 	log_info("Peer %s disconnected: %s", addr_format(&p->addr, as), why);
+	if (p->client) {
+		p->client->connections--;
+		peers_event(n, NODE_EVENT_CLIENT_DISCONNECTED, p, why);
+	}
+	peers_event(n, NODE_EVENT_PEER_DOWN, p, why);
 	table_remove_peer(&n->table, p->id);
 	for (struct peer **pp = &n->peer_hash[bucket(&p->addr)]; *pp; pp = &(*pp)->hnext) {
 		if (*pp == p) {

@@ -97,10 +97,22 @@ void send_probe(struct node *n, struct peer *p, uint8_t kind, uint32_t seq)
 	send_ctl(n, p);
 }
 
+/* A hub's client over its rate limit towards it: the packet is dropped and counted. */
+static bool over_limit(struct node *n, struct peer *p, uint32_t len)
+{
+	if (likely(!p->client) || ratelimit_allow(&p->client->out, len, n->now_ns))
+		return false;
+	p->client->drops[HUB_DROP_RATE_OUT]++;
+	return true;
+}
+
 void send_data(struct node *n, struct peer *p, struct buf *b)
 {
-	uint8_t *type = buf_push(b, 1);
+	uint8_t *type;
 
+	if (over_limit(n, p, b->len))
+		return;
+	type = buf_push(b, 1);
 	if (!type)
 		return;
 	*type = FRAME_TYPE_DATA;
@@ -139,6 +151,8 @@ void send_gso(struct node *n, struct peer *p, struct offload_seg *seg, const str
 				done = true;
 				break;
 			}
+			if (over_limit(n, p, (uint32_t)len))
+				continue; /* the next segment goes to the same place */
 			v.len = (uint32_t)len;
 			stats_payload(&n->stats, dst, src, false, v.len);
 			*buf_push(&v, 1) = FRAME_TYPE_DATA;

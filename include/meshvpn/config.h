@@ -103,6 +103,17 @@ struct config {
 	char *user;
 	char *group;
 
+	/* management API, metrics, the hub role */
+	char *name;		/* network name: --name, else the --config file's ("x.net": x) */
+	char *mgmt_socket;	/* the management socket; NULL: /run/meshvpn/NAME.sock with a name */
+	char *mgmt_group;	/* group of the socket (mode 0660) */
+	char *metrics_listen;	/* "ADDR:PORT" for /metrics; NULL = off */
+	char *hub_registry;	/* a hub when any hub.* setting is given (config_is_hub) */
+	char *hub_subnet;	/* "a.b.c.d/len": client addresses */
+	char *hub_endpoint;	/* "host:port" put into client bundles */
+	char *hub_rate_limit;	/* "RATE[:BURST]" for new clients */
+	struct config_strlist hub_connection_block; /* ACL entries refused before any crypto */
+
 	/* hooks: per-event script, else the global one */
 	char *hook;
 	char *hooks[CONFIG_HOOK_COUNT];
@@ -112,6 +123,9 @@ struct config {
 	char *log_file;
 	enum log_level log_level; /* LOG_INFO, -v LOG_DEBUG, -q LOG_ERROR */
 };
+
+/* True when the configuration makes the node a hub (a hub.* setting is present). */
+bool config_is_hub(const struct config *cfg);
 
 /* Fills cfg with the built-in defaults (a complete configuration without a key). */
 void config_init(struct config *cfg);
