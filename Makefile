@@ -25,7 +25,7 @@ BUILD ?= build
 BIN := $(if $(filter build,$(BUILD)),meshvpn,$(BUILD)/meshvpn)
 WSPROXY_BIN := $(if $(filter build,$(BUILD)),meshvpn-wsproxy,$(BUILD)/meshvpn-wsproxy)
 
-PKGS := libsodium libcrypto libssl miniupnpc yaml-0.1 jansson
+PKGS := libsodium libcrypto libssl miniupnpc yaml-0.1 jansson libmicrohttpd
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 # Debian's libwslay-dev ships no .pc file.
@@ -180,8 +180,12 @@ check: deps
 # maintainer scripts, so nothing starts on the host; the "miniupnpd" package adds an init
 # script, debconf questions and uuidd), nftables its firewall, miniupnpc the upnpc client.
 # openssl (the command) makes the throwaway CA of tests/integration/wsproxy_tls.sh.
+# libmicrohttpd serves --metrics-listen. Prometheus' promtool (package prometheus) is not
+# here: that package is the server, and installing it enables and starts prometheus.service
+# (or its init script) on the machine; tests/unit/test_metrics.c uses promtool when present.
 DEB_DEPS := gcc make pkg-config libc6-dev libsodium-dev libssl-dev libminiupnpc-dev \
-	libwslay-dev libyaml-dev libjansson-dev libcmocka-dev clang libclang-rt-14-dev \
+	libwslay-dev libyaml-dev libjansson-dev libmicrohttpd-dev libcmocka-dev clang \
+	libclang-rt-14-dev \
 	iproute2 iputils-ping iperf3 procps ethtool openssl \
 	miniupnpd-nftables nftables miniupnpc \
 	debhelper dpkg-dev fakeroot lintian groff-base mandoc systemd

@@ -3,8 +3,9 @@
 # The manual pages stay complete and clean: every long and short option, subcommand and hook
 # event the program knows (meshvpn --dump-options, from its options table) appears in
 # meshvpn.8, every configuration key and hook event in meshvpn.net.5, every option of
-# wsproxy/wsproxy.c in meshvpn-wsproxy.8; groff -wall and mandoc -Tlint (warning level)
-# report nothing. Needs no root.
+# wsproxy/wsproxy.c in meshvpn-wsproxy.8, every metric family of src/metrics.c in meshvpn.8
+# (and in include/meshvpn/metrics.h); groff -wall and mandoc -Tlint (warning level) report
+# nothing. Needs no root.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 MESHVPN=${MESHVPN:-$top/meshvpn}
 man8=$top/man/meshvpn.8
@@ -59,6 +60,14 @@ for c in $(echo "$wshorts" | sed 's/./& /g'); do
 	grep -q "^\.B[RI]* \\\\-$c\\b" "$man8w" || bad "option -$c missing in meshvpn-wsproxy.8"
 done
 grep -q "meshvpn\\\\-wsproxy (8)" "$man8" || bad "meshvpn.8 does not refer to meshvpn-wsproxy(8)"
+# every family of the node's metrics page (metrics_node_families in src/metrics.c) has its
+# entry in meshvpn.8's METRICS section and is listed in include/meshvpn/metrics.h
+fams=$(sed -n 's/^[[:space:]]*F(MF_[A-Z_]*, "\([a-z_]*\)".*/meshvpn_\1/p' "$top/src/metrics.c")
+[ "$(echo "$fams" | wc -w)" -ge 20 ] || bad "cannot read the metric families from src/metrics.c"
+for f in $fams; do
+	grep -q "^\.B $f\\b" "$man8" || bad "metric family $f missing in meshvpn.8"
+	grep -q " $f\\b" "$top/include/meshvpn/metrics.h" || bad "metric family $f missing in metrics.h"
+done
 for page in "$man8" "$man5" "$man8w"; do
 	out=$(groff -wall -man -z "$page" 2>&1)
 	[ -z "$out" ] || bad "groff: $out"
