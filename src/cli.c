@@ -34,6 +34,7 @@ static const struct {
     {"completion", CLI_COMPLETION},
     {"config", CLI_CONFIG},
     {"ctl", CLI_CTL},
+    {"hub", CLI_HUB},
     {"beacon", CLI_BEACON},
 };
 
@@ -433,6 +434,8 @@ static const char *const help_usage[] = {
     "Usage:",
     "  meshvpn [OPTIONS]                      run a node",
     "  meshvpn [OPTIONS] genkey [-p PASSWORD] print a key pair (random, or from PASSWORD)",
+    "  meshvpn ctl [-n NAME] COMMAND          ask a running node (meshvpn ctl --help)",
+    "  meshvpn hub [-n NAME] COMMAND          manage a hub's clients (meshvpn hub --help)",
     "  meshvpn beacon encode|decode|markers   beacons by hand (meshvpn beacon --help)",
     "  meshvpn ws-proxy [-l ADDR] [OPTIONS]   WebSocket proxy (see meshvpn ws-proxy --help)",
     "  meshvpn migrate-config --config-file FILE",

@@ -11,6 +11,7 @@
 #include "meshvpn/beacon_cmd.h"
 #include "meshvpn/cli.h"
 #include "meshvpn/config.h"
+#include "meshvpn/ctl.h"
 #include "meshvpn/daemon.h"
 #include "meshvpn/keys.h"
 #include "meshvpn/log.h"
@@ -112,6 +113,10 @@ int main(int argc, char **argv)
 			break;
 		case CLI_WS_PROXY:
 			status = wsproxy_main(cli.sub_argc, cli.sub_argv);
+			break;
+		case CLI_CTL:
+		case CLI_HUB:
+			status = ctl_main(cli.sub_argc, cli.sub_argv);
 			break;
 		default:
 			fprintf(stderr, "meshvpn: subcommand '%s': not implemented yet\n",

@@ -20,8 +20,9 @@ enum cli_command {
 	CLI_MIGRATE_CONFIG, /* migrate-config, migrate (reserved) */
 	CLI_COMPLETION,	    /* completion (reserved) */
 	CLI_CONFIG,	    /* config (reserved) */
-	CLI_CTL,	    /* ctl (reserved) */
+	CLI_CTL,	    /* ctl: the management client (parsed by ctl) */
 	CLI_BEACON,	    /* beacon encode|decode|markers (parsed by beacon_cmd) */
+	CLI_HUB,	    /* hub: the management client's hub commands (parsed by ctl) */
 };
 
 struct cli {

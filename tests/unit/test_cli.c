@@ -393,6 +393,7 @@ static void test_subcommands(void **state)
 	    {"completion", CLI_COMPLETION},
 	    {"config", CLI_CONFIG},
 	    {"ctl", CLI_CTL},
+	    {"hub", CLI_HUB},
 	    {"beacon", CLI_BEACON},
 	};
 	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
