@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -835,6 +836,22 @@ static int answer(struct run *r, struct conn *c, size_t *consumed, json_t **resu
 	}
 }
 
+/*
+ * A private key is about to be printed: a file that stdout was redirected to (`> alice.net`,
+ * made with the umask's 0644) becomes 0600 first, if it is ours.
+ */
+static void private_output(struct run *r)
+{
+	int fd = fileno(r->out);
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) == 0)
+		return;
+	if (fchmod(fd, st.st_mode & 0700) < 0)
+		say(r, 0, "warning: cannot make the output file private: %s", strerror(errno));
+}
+
 static int run_command(struct run *r)
 {
 	int64_t deadline = r->o->timeout_ms ? now_ms() + r->o->timeout_ms : -1;
@@ -863,6 +880,8 @@ static int run_command(struct run *r)
 	status = answer(r, &c, &consumed, &result);
 	if (status)
 		goto out;
+	if (json_object_get(result, "private-key"))
+		private_output(r);
 	if (strcmp(r->o->cmd, "subscribe") == 0) {
 		status = events(r, &c, &consumed);
 	} else if (r->o->json || r->o->raw) {

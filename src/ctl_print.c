@@ -397,11 +397,11 @@ static int print_bundle(FILE *out, FILE *err, const char *cmd, const json_t *res
 			"New key pair for client %s (overlay IP %s); the old key no longer "
 			"works.\n",
 			id, ip);
-	fprintf(err, "The configuration on standard output contains the client's PRIVATE KEY: "
-		     "give it to the\nclient over a secure channel, keep it readable only by "
-		     "its owner (mode 0600) and\ndelete other copies. The hub keeps only the "
-		     "public key and cannot show this one again\n(rotate-key makes a new "
-		     "one).\n");
+	fprintf(err,
+		"The configuration on standard output contains the client's PRIVATE KEY: give it\n"
+		"to the client over a secure channel and delete other copies (a file standard\n"
+		"output goes to is made mode 0600). The hub keeps only the public key and cannot\n"
+		"show this one again (rotate-key makes a new one).\n");
 	return 0;
 }
 

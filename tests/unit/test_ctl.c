@@ -726,6 +726,22 @@ static void test_run(void **state)
 			 0);
 	expect_out("# client\nkey: x\n");
 	assert_non_null(strstr(err_buf, "Created client alice (overlay IP 10.0.0.5)."));
+	/* `> alice.net`: the file gets mode 0600 before the key is written */
+	char file[320];
+	struct stat st;
+	snprintf(file, sizeof(file), "%s/alice.net", tmpdir);
+	mode_t old = umask(022);
+	FILE *f = fopen(file, "w");
+	umask(old);
+	assert_non_null(f);
+	char *argv[] = {"hub", "create", "alice", NULL};
+	FILE *devnull = fopen("/dev/null", "w");
+	assert_int_equal(ctl_run(3, argv, tmpdir, f, devnull), 0);
+	fclose(f);
+	fclose(devnull);
+	assert_int_equal(stat(file, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(st.st_size, strlen("# client\nkey: x\n"));
 	assert_int_equal(RUN("hub", "create", "alice", "--tag", "engineering",
 			     "--destination-allow", "10.0.0.0/8", "--json"),
 			 0);
