@@ -16,6 +16,7 @@
 #include "meshvpn/ctl.h"
 #include "meshvpn/ctl_print.h"
 #include "meshvpn/mgmt.h"
+#include "meshvpn/ratelimit.h"
 
 #define TIMEOUT_MAX   86400 /* seconds of --timeout */
 #define RETRY_MS      20    /* between connects while the node's backlog is full */
@@ -194,7 +195,7 @@ void ctl_usage(FILE *out, enum ctl_front front)
 	    "  --destination-allow ACL[,...] overlay destinations allowed via the hub\n"
 	    "  --destination-block ACL[,...] overlay destinations refused\n"
 	    "  --max-connections N\n"
-	    "  --rate-limit RATE[:BURST]     bytes/s and bytes, suffix k M G (1000) or Ki Mi Gi;\n"
+	    "  --rate-limit RATE[:BURST]     bytes/s and bytes, suffix k M G (1000); 0: no limit;\n"
 	    "                                update: default (the hub's)\n"
 	    "  update only: --no-tags, --client-tag TAG, --no-client-tags; a list given as\n"
 	    "  'none' is emptied\n"
@@ -204,53 +205,6 @@ void ctl_usage(FILE *out, enum ctl_front front)
 	    "10.0.0.0/8 > alice.net\n"
 	    "Exit status: 0 ok, 1 the node reported an error, 2 usage, 3 no answer from the "
 	    "node.\n");
-}
-
-int ctl_parse_size(const char *s, uint64_t *out)
-{
-	static const struct {
-		const char *suffix;
-		uint64_t mul;
-	} units[] = {
-	    {"", 1},	       {"k", 1000},	   {"K", 1000},	       {"M", 1000000},
-	    {"G", 1000000000}, {"Ki", 1ULL << 10}, {"Mi", 1ULL << 20}, {"Gi", 1ULL << 30},
-	};
-	const uint64_t max = 1ULL << 53; /* exact in the node's JSON numbers */
-	uint64_t whole = 0, frac = 0, scale = 1;
-	const char *p = s;
-
-	/* digits[.digits]: no signs, exponents or blanks (strtod would take them) */
-	if (*p < '0' || *p > '9')
-		return -EINVAL;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		whole = whole * 10 + (uint64_t)(*p - '0');
-		if (whole > max)
-			return -EINVAL;
-	}
-	if (*p == '.') {
-		if (p[1] < '0' || p[1] > '9')
-			return -EINVAL;
-		for (p++; *p >= '0' && *p <= '9'; p++)
-			if (scale < 1000000000) { /* nine decimals are plenty */
-				frac = frac * 10 + (uint64_t)(*p - '0');
-				scale *= 10;
-			}
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
-		uint64_t v;
-
-		if (strcmp(p, units[i].suffix) != 0)
-			continue;
-		if (whole > max / units[i].mul)
-			return -EINVAL;
-		/* frac / scale < 1 and mul <= 2^30: frac * mul stays below 2^60 */
-		v = whole * units[i].mul + (frac * units[i].mul + scale / 2) / scale;
-		if (v < 1 || v > max)
-			return -EINVAL;
-		*out = v;
-		return 0;
-	}
-	return -EINVAL;
 }
 
 /* The object at the dotted path key in args (creating "security"), and the last part. */
@@ -317,25 +271,30 @@ static int add_items(json_t *args, const char *key, const char *arg, const char 
 	}
 }
 
-/* RATE[:BURST] or, when clearing is allowed, "default" (null). */
+/*
+ * RATE[:BURST] as the config reads it (ratelimit.h: k, M, G; RATE 0 = no limit), or, when
+ * clearing is allowed, "default" (null). Without BURST the hub chooses.
+ */
 static int rate_limit(json_t *args, const char *arg, bool update, char *why, size_t len)
 {
-	char rate[64];
 	const char *colon = strchr(arg, ':');
-	uint64_t r, b = 0;
+	struct ratelimit_conf c = {0};
+	struct ratelimit_error e = {""};
+	char rate[64];
 	json_t *v;
 
 	if (strcmp(arg, "default") == 0)
 		return update ? set_value(args, "security.rate-limit", json_null()) : 0;
 	if (snprintf(rate, sizeof(rate), "%.*s", colon ? (int)(colon - arg) : (int)strlen(arg),
-		     arg) >= (int)sizeof(rate) ||
-	    ctl_parse_size(rate, &r) < 0 || (colon && ctl_parse_size(colon + 1, &b) < 0))
-		return usage_fail(why, len,
-				  "option --rate-limit: '%s' is not RATE[:BURST] (bytes/s and "
-				  "bytes, e.g. 10M:1M)%s",
-				  arg, update ? " or default" : "");
-	v = colon ? json_pack("{s:I,s:I}", "rate", (json_int_t)r, "burst", (json_int_t)b)
-		  : json_pack("{s:I}", "rate", (json_int_t)r);
+		     arg) >= (int)sizeof(rate))
+		return usage_fail(why, len, "option --rate-limit: '%s' is too long", arg);
+	if (ratelimit_parse_bytes(rate, &c.rate, &e) < 0 ||
+	    (colon &&
+	     (ratelimit_parse_bytes(colon + 1, &c.burst, &e) < 0 || ratelimit_check(&c, &e) < 0)))
+		return usage_fail(why, len, "option --rate-limit: %s (RATE[:BURST], e.g. 10M:1M%s)",
+				  e.msg[0] ? e.msg : arg, update ? ", or default" : "");
+	v = colon ? json_pack("{s:I,s:I}", "rate", (json_int_t)c.rate, "burst", (json_int_t)c.burst)
+		  : json_pack("{s:I}", "rate", (json_int_t)c.rate);
 	return set_value(args, "security.rate-limit", v);
 }
 

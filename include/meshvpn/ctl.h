@@ -46,7 +46,8 @@ struct ctl_opts {
  * Parses argv (argv[0] is "ctl" or "hub", options may come before or after the command)
  * into o and builds the request's arguments from the command's options (HUB.md), e.g.
  * `create alice --tag a,b --rate-limit 1M:100k` -> {"id": "alice", "server-tags": ["a",
- * "b"], "security": {"rate-limit": {"rate": 1000000, "burst": 100000}}}. Pure: no I/O.
+ * "b"], "security": {"rate-limit": {"rate": 1000000, "burst": 100000}}} (rates as
+ * ratelimit_parse_bytes() reads them). Pure: no I/O.
  * Returns 0, or -EINVAL with the reason in why; free o with ctl_opts_free() in both cases.
  */
 int ctl_parse(int argc, char **argv, struct ctl_opts *o, char *why, size_t len) WUR;
@@ -54,12 +55,6 @@ void ctl_opts_free(struct ctl_opts *o);
 
 /* The help text of the front end. */
 void ctl_usage(FILE *out, enum ctl_front front);
-
-/*
- * A rate or size: digits with an optional fraction and a suffix k/K, M, G (powers of 1000)
- * or Ki, Mi, Gi (powers of 1024); "1M" = 1000000, "1.5k" = 1500. 0 (*out >= 1) or -EINVAL.
- */
-int ctl_parse_size(const char *s, uint64_t *out) WUR;
 
 /*
  * Runs the command: connects to the socket (--socket, -n NAME in sock_dir, or the only
