@@ -270,6 +270,7 @@ static void handle_pending(struct node *n, struct pending *pd, struct buf *b)
 	int r = session_handle(pd->sess, b, &ev);
 	if (r == SESSION_ESTABLISHED) {
 		struct session *s = pd->sess;
+		n->handshakes[NODE_HS_OK]++;
 		struct stats_traffic t = pd->traffic;
 		bool incoming = pd->responder;
 		pd->sess = NULL;
@@ -287,6 +288,7 @@ static void handle_pending(struct node *n, struct pending *pd, struct buf *b)
 	} else if (r == SESSION_REPLY) {
 		send_raw(n, b, &a, &pd->traffic);
 	} else if (r == SESSION_E_FATAL) {
+		n->handshakes[NODE_HS_FAILED]++;
 		log_rl(LOG_INFO, "Handshake with %s failed", addr_format(&a, as));
 		pending_remove(n, pd);
 		peers_hook(n, CONFIG_HOOK_PEER_DISCONNECTED, &a, NULL);

@@ -217,11 +217,25 @@ static int parse_rate(const char *text, struct ratelimit_conf *out, struct ratel
 {
 	char rate[64];
 	const char *colon = strchr(text, ':');
+	int r;
 
 	if (strlen(text) >= sizeof(rate))
 		return ratelimit_parse(text, NULL, out, why);
 	snprintf(rate, sizeof(rate), "%.*s", colon ? (int)(colon - text) : (int)strlen(text), text);
-	return ratelimit_parse(rate, colon ? colon + 1 : NULL, out, why);
+	r = ratelimit_parse(rate, colon ? colon + 1 : NULL, out, why);
+	if (r == 0 && !colon)
+		out->burst = hub_default_burst(out->rate);
+	return r;
+}
+
+uint64_t hub_default_burst(uint64_t rate)
+{
+	/*
+	 * One second of traffic: a TCP flow through a policer with a small bucket keeps losing
+	 * packets in bursts and settles far below the rate (about half of it at 1 MB/s with a
+	 * tenth of a second); with a second's worth it holds the rate within a few per cent.
+	 */
+	return rate ? MAX(rate, (uint64_t)RATELIMIT_MIN_BURST) : 0;
 }
 
 int hub_rate_parse(const char *text, struct ratelimit_conf *out, char *why, size_t len)
@@ -439,25 +453,26 @@ static int save(struct node *n, struct config_error *err)
 static int changed(struct node *n, const char *id, struct config_error *err)
 {
 	const struct registry_entry *e = registry_get(n->hub->reg, id);
-	struct hub_client *c;
+	struct hub_client *c = hub_client_find(n, id);
+	bool rotated = c && e && memcmp(e->public_key, c->key, KEYS_PUB_LEN) != 0;
 	int r;
 
+	if (c && c->connections) {
+		if (!e)
+			disconnect(n, c, "removed");
+		else if (!e->enabled)
+			disconnect(n, c, "disabled");
+		else if (registry_expired(e, time(NULL)))
+			disconnect(n, c, "expired");
+		else if (rotated)
+			disconnect(n, c, "key rotated");
+	}
+	if (!e && c)
+		client_drop(n, c);
 	if (e && (r = client_sync(n, e)) < 0)
 		return r;
 	if ((r = trust_rebuild(n)) < 0)
 		return r;
-	c = hub_client_find(n, id);
-	if (!e && c) {
-		disconnect(n, c, "removed");
-		client_drop(n, c);
-	} else if (e && c && c->connections) {
-		if (!e->enabled)
-			disconnect(n, c, "disabled");
-		else if (registry_expired(e, time(NULL)))
-			disconnect(n, c, "expired");
-		else if (memcmp(e->public_key, c->key, KEYS_PUB_LEN))
-			disconnect(n, c, "key rotated");
-	}
 	return save(n, err);
 }
 

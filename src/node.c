@@ -18,6 +18,8 @@
 #include "meshvpn/algo.h"
 #include "meshvpn/daemon.h"
 #include "meshvpn/log.h"
+#include "meshvpn/metrics.h"
+#include "meshvpn/mgmt.h"
 #include "meshvpn/wsclient.h"
 #include "node_int.h"
 
@@ -153,6 +155,7 @@ static void tick_sessions(struct node *n)
 			if (r == 1) {
 				send_raw(n, &n->ctl, &pd->addr, &pd->traffic);
 			} else if (r < 0) {
+				n->handshakes[r == -ETIMEDOUT ? NODE_HS_TIMEOUT : NODE_HS_FAILED]++;
 				log_debug("Handshake with %s %s", addr_format(&pd->addr, as),
 					  r == -ETIMEDOUT ? "timed out" : "failed");
 				pending_remove(n, pd);
@@ -164,6 +167,7 @@ static void tick_sessions(struct node *n)
 		buf_reset(&n->ctl, NODE_HEADROOM);
 		int r = session_tick(p->sess, &n->ctl);
 		if (session_key_installs(p->sess) != p->key_installs) {
+			n->rotations += session_key_installs(p->sess) - p->key_installs;
 			p->key_installs = session_key_installs(p->sess);
 			log_debug("Peer %s: new key installed (%u so far), sending with slot %u",
 				  addr_format(&p->addr, as), p->key_installs,
@@ -220,6 +224,10 @@ static void node_tick(struct node *n)
 		n->next_nodeinfo = n->now + nodeinfo_interval(n);
 	}
 	hub_tick(n); /* expiry of clients */
+	if (n->mgmt)
+		mgmt_tick(n->mgmt, n->now);
+	if (n->metrics)
+		metrics_run(n->metrics); /* its time-outs */
 	/* 6. configured peers, the transport's own connection */
 	reconnect_tick(n);
 	transport_report(n, transport_tick(n->xp, n->now));
@@ -564,6 +572,12 @@ int node_new(const struct config *cfg, struct node **out)
 	r = hub_open(n);
 	if (r < 0)
 		goto fail;
+	r = control_open(n);
+	if (r < 0)
+		goto fail;
+	r = control_metrics_open(n);
+	if (r < 0)
+		goto fail;
 	static const enum table_mode modes[] = {
 		[CONFIG_MODE_NORMAL] = TABLE_MODE_NORMAL,
 		[CONFIG_MODE_ROUTER] = TABLE_MODE_ROUTER,
@@ -738,8 +752,15 @@ int node_run(struct node *n)
 			case NODE_SRC_BEACON:
 				exchange_beacon_results(n);
 				break;
+			case NODE_SRC_MGMT:
+				mgmt_handle(n->mgmt, ev[i].src, ev[i].events);
+				break;
+			case NODE_SRC_METRICS:
+				metrics_run(n->metrics);
+				break;
 			}
 		}
+		control_events(n);
 	}
 
 	/* orderly shutdown (PROTOCOL.md 5.10) */
@@ -762,6 +783,8 @@ void node_free(struct node *n)
 {
 	if (!n)
 		return;
+	control_close(n);
+	control_metrics_close(n);
 	peers_free(n);
 	hub_close(n);
 	resolver_free(n->resolver);

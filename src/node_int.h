@@ -4,6 +4,7 @@
  * other in one direction only (no cycles):
  *
  *   node.c      start-up, the loop, the one-second tick, statistics, shutdown
+ *    control.c   the management API's commands and events, /metrics
  *     forward.c   the data path: device and transport batches, dispatch of messages
  *      hub.c       the hub role: registry, admission, client policy, client operations
  *       exchange.c  NodeInfo sent and received, peer exchange, beacons
@@ -82,7 +83,12 @@ enum node_src_kind {
 	NODE_SRC_RESOLVER,
 	NODE_SRC_PORTFWD,
 	NODE_SRC_BEACON,
+	NODE_SRC_MGMT,
+	NODE_SRC_METRICS,
 };
+
+/* Finished handshakes by result (metrics). */
+enum node_hs_result { NODE_HS_OK, NODE_HS_FAILED, NODE_HS_TIMEOUT, NODE_HS_COUNT };
 
 /* Why the hub dropped a client's packet (counted per client). */
 enum hub_drop {
@@ -215,6 +221,10 @@ struct node {
 	struct portfwd *portfwd; /* UPnP worker (NULL: off or not started) */
 	struct beaconio *beaconio; /* beacon files and commands (NULL: no beacons) */
 	struct hub *hub;	   /* the hub role (NULL: not a hub) */
+	struct mgmt *mgmt;	   /* the management socket (NULL: none) */
+	struct metrics *metrics;   /* /metrics (NULL: off) */
+	uint64_t handshakes[NODE_HS_COUNT];
+	uint64_t rotations;	   /* keys installed by rotation, all peers */
 	struct node_event events[NODE_EVENTS];
 	unsigned events_n;
 	uint64_t events_dropped;
@@ -290,6 +300,15 @@ struct node {
 
 /* node.c: nothing; it calls the others. */
 
+/* control.c: the management API and /metrics (the top, beside node.c) */
+/* Opens the socket (default path: a failure there is only a warning). 0 or -errno. */
+int control_open(struct node *n) WUR;
+void control_close(struct node *n);
+/* Publishes the queued lifecycle events to subscribers, then forgets them. */
+void control_events(struct node *n);
+int control_metrics_open(struct node *n) WUR;
+void control_metrics_close(struct node *n);
+
 /* hub.c: the hub role */
 /* At start: the registry, policies and trusted keys (nothing when not a hub). 0 or -errno. */
 int hub_open(struct node *n) WUR;
@@ -305,6 +324,8 @@ void hub_tick(struct node *n);
 struct hub_client *hub_client_find(struct node *n, const char *id);
 const char *hub_drop_name(enum hub_drop d);
 const char *hub_refuse_name(enum hub_refuse r);
+/* The burst of a client's limit given without one: a second's worth of its rate. */
+uint64_t hub_default_burst(uint64_t rate);
 /* "RATE[:BURST]" (ratelimit.h suffixes). 0 or -EINVAL with why set. */
 int hub_rate_parse(const char *text, struct ratelimit_conf *out, char *why, size_t len);
 /* Registry operations (management API); errors as registry.h, err says what. */

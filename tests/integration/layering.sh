@@ -5,7 +5,7 @@
 # nm, so a call added anywhere (even through a macro) is seen. Needs no root.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 obj=$top/build/obj
-order="node forward hub exchange peers own send"
+order="node control forward hub exchange peers own send"
 command -v nm >/dev/null || { echo "[layering] SKIP: no nm" >&2; exit 77; }
 for f in $order; do
 	[ -f "$obj/$f.o" ] || { echo "[layering] FAIL: $obj/$f.o missing (run make)" >&2; exit 1; }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Hub mode, TUN, no claims: every packet goes to every peer. A pings C; B (the third node)
-# receives copies of the packets addressed to C (its payload statistics show them). Then TCP
+# Flood mode (VpnCloud's "hub" mode, -m hub; not the hub role), TUN, no claims: every packet
+# goes to every peer. A pings C; B (the third node) receives copies of the packets addressed to C (its payload statistics show them). Then TCP
 # both ways at full speed (TSO super-packets cut and copied to every peer): the receivers
 # see no duplicated or corrupted datagram (invalid protocol traffic stays at zero).
 . "$(dirname "$0")/lib.sh"
