@@ -165,7 +165,8 @@ static json_t *cmd_stats(void *ctx, const struct mgmt_request *req, struct mgmt_
 		size_t it = 0;
 		for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it))
 			if (p->client)
-				active[n->udp ? HUB_TRANSPORT_UDP : HUB_TRANSPORT_WEBSOCKET]++;
+				active[peer_over_websocket(n, p) ? HUB_TRANSPORT_WEBSOCKET
+								  : HUB_TRANSPORT_UDP]++;
 		json_t *refused = json_object();
 		for (int i = 0; refused && i < HUB_REFUSE_COUNT; i++)
 			json_object_set_new(refused, hub_refuse_name(i),
@@ -185,6 +186,7 @@ static json_t *cmd_stats(void *ctx, const struct mgmt_request *req, struct mgmt_
 			      "active", active[HUB_TRANSPORT_WEBSOCKET], "total",
 			      (json_int_t)h->connections_total[HUB_TRANSPORT_WEBSOCKET]));
 		json_object_set_new(o, "refused", refused);
+		json_object_set_new(o, "replaced", json_integer((json_int_t)h->replaced));
 	}
 	return o;
 }
@@ -588,7 +590,7 @@ static json_t *cmd_connections(void *ctx, const struct mgmt_request *req, struct
 		json_array_append_new(
 		    a, json_pack("{s:s, s:s, s:o, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:o}", "id",
 				 p->client->id, "ip", ip, "address", addr_json(&p->addr),
-				 "transport", n->udp ? "udp" : "websocket", "since",
+				 "transport", peer_over_websocket(n, p) ? "websocket" : "udp", "since",
 				 time_json((time_t)p->since), "rx-bytes",
 				 (json_int_t)(p->traffic.in_total.bytes + p->traffic.in.bytes),
 				 "tx-bytes",

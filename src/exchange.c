@@ -142,6 +142,7 @@ void exchange_nodeinfo(struct node *n, struct peer *p, const uint8_t *data, size
 	memcpy(p->node_id, ni->node_id, NODE_ID_LEN);
 	p->peer_timeout = (ni->flags & NODEINFO_HAS_PEER_TIMEOUT) ? ni->peer_timeout
 								   : CONFIG_DEFAULT_PEER_TIMEOUT;
+	p->via_proxy = ni->meshvpn & NODEINFO_MESHVPN_WEBSOCKET;
 	memset(&p->addrs, 0, sizeof(p->addrs));
 	nodeinfo_addrs_add(&p->addrs, &p->addr, false);
 	p->addr_announced = false;

@@ -282,6 +282,9 @@ static void handle_pending(struct node *n, struct pending *pd, struct buf *b)
 		p->incoming = incoming;
 		if (ev.send)
 			send_raw(n, b, &a, &p->traffic);
+		/* admission counts by transport: known before the NodeInfo's full decode */
+		p->via_proxy = nodeinfo_meshvpn_flags(ev.payload, ev.payload_len) &
+			       NODEINFO_MESHVPN_WEBSOCKET;
 		if (!hub_admit(n, p))
 			return; /* refused and removed (after the handshake's last message) */
 		exchange_established(n, p, ev.payload, ev.payload_len);

@@ -31,7 +31,6 @@ static const char *const refuse_names[HUB_REFUSE_COUNT] = {
     [HUB_REFUSE_CONNECTION_BLOCK] = "connection-block",
     [HUB_REFUSE_SOURCE_BLOCKED] = "source-blocked",
     [HUB_REFUSE_SOURCE_NOT_ALLOWED] = "source-not-allowed",
-    [HUB_REFUSE_MAX_CONNECTIONS] = "max-connections",
     [HUB_REFUSE_DISABLED] = "disabled",
     [HUB_REFUSE_EXPIRED] = "expired",
 };
@@ -355,6 +354,22 @@ static bool refuse(struct node *n, struct peer *p, const char *id, enum hub_refu
 	return false;
 }
 
+/* Ends client c's oldest session for a newer one; false when it has none. */
+static bool replace_oldest(struct node *n, struct hub_client *c)
+{
+	struct peer *oldest = NULL;
+	size_t it = 0;
+
+	for (struct peer *q = peer_next(n, &it); q; q = peer_next(n, &it))
+		if (q->client == c && (!oldest || q->established < oldest->established))
+			oldest = q;
+	if (!oldest)
+		return false;
+	n->hub->replaced++;
+	peer_remove(n, oldest, true, "replaced by a newer connection of the client");
+	return true;
+}
+
 bool hub_admit(struct node *n, struct peer *p)
 {
 	struct hub *h = n->hub;
@@ -379,12 +394,17 @@ bool hub_admit(struct node *n, struct peer *p)
 	case ACL_ALLOWED:
 		break;
 	}
-	if (c->max_connections && c->connections >= c->max_connections)
-		return refuse(n, p, e->id, HUB_REFUSE_MAX_CONNECTIONS);
+	/*
+	 * Over max-connections the client's oldest session goes, not the new one: a laptop
+	 * that changed networks or a client restarted on another port holds the key, and the
+	 * session it left behind is dead (it would block the client until the peer timeout).
+	 */
+	while (c->max_connections && c->connections >= c->max_connections && replace_oldest(n, c))
+		;
 	p->client = c;
 	c->connections++;
 	c->connections_total++;
-	h->connections_total[n->udp ? HUB_TRANSPORT_UDP : HUB_TRANSPORT_WEBSOCKET]++;
+	h->connections_total[peer_over_websocket(n, p) ? HUB_TRANSPORT_WEBSOCKET : HUB_TRANSPORT_UDP]++;
 	peers_event(n, NODE_EVENT_CLIENT_CONNECTED, p, NULL);
 	return true;
 }

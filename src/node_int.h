@@ -105,7 +105,6 @@ enum hub_refuse {
 	HUB_REFUSE_CONNECTION_BLOCK, /* hub.connection-block, before any crypto */
 	HUB_REFUSE_SOURCE_BLOCKED,
 	HUB_REFUSE_SOURCE_NOT_ALLOWED,
-	HUB_REFUSE_MAX_CONNECTIONS,
 	HUB_REFUSE_DISABLED,
 	HUB_REFUSE_EXPIRED,
 	HUB_REFUSE_COUNT
@@ -120,7 +119,7 @@ struct hub_client {
 	uint8_t ip[4];
 	struct acl_policy source, destination;
 	struct ratelimit in, out; /* changed live by an update */
-	uint32_t max_connections; /* 0 = no limit */
+	uint32_t max_connections; /* 0 = no limit; a newer session replaces the oldest */
 	unsigned connections;	  /* peers admitted as this client now */
 	uint64_t connections_total;
 	uint64_t drops[HUB_DROP_COUNT];
@@ -135,6 +134,7 @@ struct hub {
 	size_t n_clients;
 	time_t next_expiry; /* earliest expiry of a trusted client (0: none) */
 	uint64_t refused[HUB_REFUSE_COUNT];
+	uint64_t replaced; /* sessions ended for a newer one of the client (max-connections) */
 	uint64_t connections_total[HUB_TRANSPORT_COUNT];
 };
 
@@ -180,6 +180,7 @@ struct peer {
 	uint32_t probe_seq;
 	int64_t next_probe;	      /* monotonic seconds */
 	bool echoes;		      /* it answers probes (a meshvpn node) */
+	bool via_proxy;		      /* its NodeInfo says it sends through a WebSocket proxy */
 	struct hub_client *client;    /* the hub's client it was admitted as, or NULL */
 	unsigned key_installs;	      /* last seen session_key_installs(), for the log */
 	struct peer *hnext;	      /* hash chain */
@@ -396,6 +397,11 @@ enum peer_path {
 /* p's path; why (may be NULL) gets the reason when it is not direct. */
 enum peer_path peer_path(struct node *n, const struct peer *p, char *why, size_t len);
 const char *peer_path_name(enum peer_path path);
+/* The transport p's traffic crosses: a WebSocket proxy on our side or on the peer's. */
+static inline bool peer_over_websocket(const struct node *n, const struct peer *p)
+{
+	return n->udp == NULL || p->via_proxy;
+}
 /* Queues a lifecycle event for the management API (reason may be NULL). */
 void peers_event(struct node *n, enum node_event_kind kind, const struct peer *p,
 		 const char *reason);

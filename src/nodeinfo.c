@@ -148,6 +148,12 @@ int nodeinfo_encode(const struct nodeinfo *ni, struct wr *w)
 	put_addr_list(w, &ni->addrs, 0, NULL);
 	part_end(w, len);
 
+	if ((ni->flags & NODEINFO_HAS_MESHVPN) && ni->meshvpn) {
+		len = part_begin(w, NODEINFO_PART_MESHVPN);
+		wr_u8(w, ni->meshvpn);
+		part_end(w, len);
+	}
+
 	wr_u8(w, NODEINFO_PART_END);
 	return wr_ok(w) ? 0 : -EMSGSIZE;
 }
@@ -238,6 +244,7 @@ int nodeinfo_decode(struct nodeinfo *ni, const uint8_t *p, size_t len)
 	ni->n_claims = 0;
 	ni->addrs.n = 0;
 	ni->addrs.v4_wire = 0;
+	ni->meshvpn = 0;
 	for (;;) {
 		uint8_t type = rd_u8(&r);
 		if (!rd_ok(&r))
@@ -273,6 +280,11 @@ int nodeinfo_decode(struct nodeinfo *ni, const uint8_t *p, size_t len)
 				get_addr_list(&part, rd_u8(&part), &ni->addrs);
 			ni->flags |= NODEINFO_HAS_ADDRS;
 			break;
+		case NODEINFO_PART_MESHVPN:
+			/* flags beyond the first byte are for later versions */
+			ni->meshvpn = rd_left(&part) > 0 ? rd_u8(&part) : 0;
+			ni->flags |= NODEINFO_HAS_MESHVPN;
+			break;
 		default:
 			break; /* unknown part: skipped by its length */
 		}
@@ -282,4 +294,23 @@ int nodeinfo_decode(struct nodeinfo *ni, const uint8_t *p, size_t len)
 	if (!(ni->flags & NODEINFO_HAS_NODE_ID))
 		return -EPROTO;
 	return 0;
+}
+
+uint8_t nodeinfo_meshvpn_flags(const uint8_t *p, size_t len)
+{
+	struct rd r;
+	uint8_t flags = 0;
+
+	rd_init(&r, p, len);
+	for (;;) {
+		uint8_t type = rd_u8(&r);
+		if (!rd_ok(&r) || type == NODEINFO_PART_END)
+			return rd_ok(&r) ? flags : 0;
+		uint16_t plen = rd_be16(&r);
+		struct rd part = rd_sub(&r, plen);
+		if (!rd_ok(&r))
+			return 0;
+		if (type == NODEINFO_PART_MESHVPN) /* a repeated part replaces the earlier one */
+			flags = rd_left(&part) > 0 ? rd_u8(&part) : 0;
+	}
 }

@@ -227,6 +227,10 @@ void own_nodeinfo(struct node *n, struct nodeinfo *ni)
 	memcpy(ni->claims, n->claims, ni->n_claims * sizeof(*n->claims));
 	ni->peer_timeout = (uint16_t)MIN(n->cfg->peer_timeout, 65535u);
 	ni->addrs = n->own_addrs;
+	if (!n->udp) { /* peers (a hub's client statistics) learn that we use a proxy */
+		ni->flags |= NODEINFO_HAS_MESHVPN;
+		ni->meshvpn = NODEINFO_MESHVPN_WEBSOCKET;
+	}
 }
 
 size_t own_nodeinfo_encode(const struct nodeinfo *ni, uint8_t *out)

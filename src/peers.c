@@ -65,6 +65,9 @@ enum peer_path peer_path(struct node *n, const struct peer *p, char *why, size_t
 	if (n->udp == NULL) {
 		path = PEER_PATH_WEBSOCKET;
 		snprintf(w, sizeof(w), "all UDP goes through the WebSocket proxy");
+	} else if (p->via_proxy) {
+		path = PEER_PATH_WEBSOCKET;
+		snprintf(w, sizeof(w), "the peer sends through a WebSocket proxy");
 	} else if (!p->addr_announced && !configured(n, &p->addr) && behind_nat(n)) {
 		path = PEER_PATH_HOLE_PUNCHED;
 		snprintf(w, sizeof(w), "both sides behind NATs: this is the peer's mapped address");

@@ -23,7 +23,16 @@
 #define NODEINFO_PART_PEER_TIMEOUT 3
 #define NODEINFO_PART_NODE_ID	   4
 #define NODEINFO_PART_ADDRS	   5
+/*
+ * A meshvpn extension: one byte of NODEINFO_MESHVPN_* flags. VpnCloud 2.3 skips unknown
+ * parts by their length (PROTOCOL.md 4.1), and a node writes it only when a flag is set, so
+ * the NodeInfo of a node on plain UDP stays byte for byte VpnCloud's.
+ */
+#define NODEINFO_PART_MESHVPN	   0x40
 #define NODEINFO_PART_HDR_LEN	   3
+
+/* NODEINFO_PART_MESHVPN flags */
+#define NODEINFO_MESHVPN_WEBSOCKET 0x01 /* the sender's traffic goes through a WebSocket proxy */
 
 /* Address-list / peer-entry flags byte. */
 #define NODEINFO_ENTRY_HAS_NODE_ID  0x80
@@ -50,7 +59,7 @@
 	(1 + NODEINFO_MAX_PER_FAMILY * (NODEINFO_V6_ENTRY_LEN + NODEINFO_V4_ENTRY_LEN))
 /* Upper bound of nodeinfo_encode() output. */
 #define NODEINFO_MAX_ENCODED_LEN                                                                   \
-	(5 * NODEINFO_PART_HDR_LEN + NODEINFO_NODE_ID_LEN +                                        \
+	(6 * NODEINFO_PART_HDR_LEN + 1 + NODEINFO_NODE_ID_LEN +                                    \
 	 NODEINFO_ENCODE_MAX_PEERS * (NODEINFO_NODE_ID_LEN + NODEINFO_LIST_MAX_LEN) +              \
 	 NODEINFO_MAX_CLAIMS * (2 + NODEINFO_CLAIM_MAX_ADDR_LEN) + 2 + NODEINFO_LIST_MAX_LEN + 1)
 
@@ -60,6 +69,7 @@
 #define NODEINFO_HAS_CLAIMS	  0x04
 #define NODEINFO_HAS_PEER_TIMEOUT 0x08
 #define NODEINFO_HAS_ADDRS	  0x10
+#define NODEINFO_HAS_MESHVPN	  0x20
 #define NODEINFO_TRUNCATED	  0x100 /* decode: peers or claims beyond the caps were ignored */
 
 /* struct nodeinfo_peer.flags */
@@ -95,6 +105,7 @@ struct nodeinfo {
 	struct nodeinfo_peer peers[NODEINFO_MAX_PEERS];
 	struct range claims[NODEINFO_MAX_CLAIMS];
 	struct nodeinfo_addrs addrs; /* the sender's own addresses */
+	uint8_t meshvpn;	     /* NODEINFO_MESHVPN_* (with NODEINFO_HAS_MESHVPN) */
 };
 
 /* Appends a to l (wire form as described above); false when l is full. */
@@ -106,7 +117,8 @@ bool nodeinfo_addrs_add_unique(struct nodeinfo_addrs *l, const struct addr *a, b
 
 /*
  * Appends the encoding of ni to w in the reference's part order: NODE_ID, PEERS, CLAIMS,
- * PEER_TIMEOUT (only with NODEINFO_HAS_PEER_TIMEOUT), ADDRS, END. PEERS, CLAIMS and ADDRS are
+ * PEER_TIMEOUT (only with NODEINFO_HAS_PEER_TIMEOUT), ADDRS, then MESHVPN (only with
+ * NODEINFO_HAS_MESHVPN and a flag set), END. PEERS, CLAIMS and ADDRS are
  * always written, possibly empty; the other HAS_ flags are ignored. Returns 0, -EINVAL
  * (no NODEINFO_HAS_NODE_ID, more than NODEINFO_ENCODE_MAX_PEERS peers, a list over its
  * capacity, a claim address longer than 16 bytes) or -EMSGSIZE (w too small; w's content is
@@ -122,5 +134,11 @@ int nodeinfo_encode(const struct nodeinfo *ni, struct wr *w) WUR;
  * missing END) or -EPROTO (no NODE_ID part). On error ni is unspecified.
  */
 int nodeinfo_decode(struct nodeinfo *ni, const uint8_t *p, size_t len) WUR;
+
+/*
+ * The MESHVPN flags of the untrusted NodeInfo p[0..len) without decoding the rest (for a
+ * decision before the full decode): 0 when the part is absent, empty or the bytes malformed.
+ */
+uint8_t nodeinfo_meshvpn_flags(const uint8_t *p, size_t len);
 
 #endif

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
  * fuzz_nodeinfo.c - libFuzzer target for nodeinfo_decode(); whatever decodes is encoded
- * again (first NODEINFO_ENCODE_MAX_PEERS peers), decoded again and compared.
+ * again (first NODEINFO_ENCODE_MAX_PEERS peers), decoded again and compared;
+ * nodeinfo_meshvpn_flags() must agree with the decode.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -41,6 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	CHECK(a.flags & NODEINFO_HAS_NODE_ID);
+	/* the cheap scan agrees with the full decode */
+	CHECK(nodeinfo_meshvpn_flags(data, size) == a.meshvpn);
 	CHECK(a.n_peers <= NODEINFO_MAX_PEERS && a.n_claims <= NODEINFO_MAX_CLAIMS);
 	CHECK(a.addrs.n <= 2 * NODEINFO_MAX_PER_FAMILY);
 	if (a.n_peers > NODEINFO_ENCODE_MAX_PEERS)
@@ -65,6 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned i = 0; i < a.n_claims; i++)
 		CHECK(range_equal(&a.claims[i], &b.claims[i]));
 	same_list(&a.addrs, &b.addrs);
+	CHECK(a.meshvpn == b.meshvpn);
 
 	/* a canonical encoding is a fixed point */
 	size_t n = w.len;

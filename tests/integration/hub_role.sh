@@ -3,7 +3,8 @@
 # The hub role (not the flood mode -m hub): a hub and two clients created with
 # `meshvpn hub create`, each started only from its bundle, reach each other through the
 # hub; `connections` shows both with growing counters and the event stream shows connect
-# and disconnect; a destination block drops exactly the blocked traffic; a 1 MB/s rate
+# and disconnect; a third client joins through a WebSocket proxy and is counted as such;
+# a client killed and restarted on another port replaces its dead session at once; a destination block drops exactly the blocked traffic; a 1 MB/s rate
 # limit holds iperf3 to it; `disable` cuts a client within 2 s for good; `rotate-key`
 # makes the old bundle useless and the new one work; the registry survives a hub restart;
 # hostile management clients leave the node forwarding; /metrics parses strictly.
@@ -16,7 +17,7 @@ for t in mgmtabuse promparse; do
 	[ -x "$TOOLS/$t" ] || fail "test tool $TOOLS/$t missing (make tools)"
 done
 
-t_lan h 192.0.2.1 a 192.0.2.2 b 192.0.2.3
+t_lan h 192.0.2.1 a 192.0.2.2 b 192.0.2.3 c 192.0.2.4 p 192.0.2.10
 sock=$T_DIR/hub.sock
 hubkey=$("$MESHVPN" genkey | sed -n 's/^Private key: //p')
 cat >"$T_DIR/hub.net" <<EOF
@@ -84,6 +85,37 @@ hub connections >"$T_DIR/connections.txt"
 grep -q "^alice" "$T_DIR/connections.txt" && grep -q "^bob" "$T_DIR/connections.txt" ||
 	{ cat "$T_DIR/connections.txt" >&2; fail "connections table"; }
 ctl peers | grep -q "path: direct" || fail "ctl peers shows no path"
+
+# carol reaches the hub only through a WebSocket proxy: counted as a WebSocket connection
+t_spawn p proxy "$MESHVPN" ws-proxy -l 192.0.2.10:3210 --public-ip 192.0.2.10
+hub create carol >"$T_DIR/carol.net" 2>/dev/null || fail "hub create carol"
+cip=$(sed -n 's/^ip: \([0-9.]*\)\/.*/\1/p' "$T_DIR/carol.net")
+t_spawn c carol "$MESHVPN" --config "$T_DIR/carol.net" --listen ws://192.0.2.10:3210/mesh
+t_wait 20 sh -c "$MESHVPN hub --socket $sock connections --json | grep -q '\"id\":\"carol\"'" ||
+	fail "carol did not connect through the proxy"
+t_wait_ping 15 c "$aip" || fail "carol cannot reach alice"
+hub connections --json | grep -q '"id":"carol"[^}]*"transport":"websocket"' ||
+	{ hub connections --json >&2; fail "carol's transport is not websocket"; }
+hub connections --json | grep -q '"id":"alice"[^}]*"transport":"udp"' || fail "alice's transport"
+ctl stats --json >"$T_DIR/stats.json" || fail "hub stats"
+grep -q '"udp":{"active":2,"total":[0-9]' "$T_DIR/stats.json" &&
+	grep -q '"websocket":{"active":1,"total":1}' "$T_DIR/stats.json" ||
+	{ cat "$T_DIR/stats.json" >&2; fail "per-transport counts"; }
+ctl peers | grep -q "path: websocket (the peer sends through a WebSocket proxy)" ||
+	{ ctl peers >&2; fail "ctl peers does not show carol's proxy"; }
+t_stop carol
+t_stop proxy
+
+# bob dies without a word and comes back on another port: with max-connections 1 his new
+# session replaces the dead one at once (not after the peer timeout)
+t_stop bob KILL
+t_spawn b bob "$MESHVPN" --config "$T_DIR/bob.net" --no-port-forwarding -l 3300
+t_wait 10 sh -c "$MESHVPN hub --socket $sock connections --json | grep -q '\"id\":\"bob\"[^}]*3300'" ||
+	{ hub connections --json >&2; fail "bob's new session was not admitted"; }
+[ "$(hub connections --json | grep -o '"id":"bob"' | wc -l)" = 1 ] || fail "bob twice"
+t_log_has hub "replaced by a newer connection" || fail "no replacement logged"
+ctl stats --json | grep -q '"replaced":1' || fail "replacement not counted"
+t_wait_ping 10 a "$bip" || fail "alice cannot reach the restarted bob"
 
 # a destination block drops exactly the blocked traffic
 hub update alice --destination-block "$bip" >/dev/null || fail "update --destination-block"

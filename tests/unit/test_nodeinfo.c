@@ -311,6 +311,51 @@ static void test_unknown_parts(void **state)
 	assert_int_equal(decode_exact(&ni, mod, n + 5), 0);
 }
 
+/* The meshvpn extension part: written only with a flag set, after ADDRS; found by the scan. */
+static void test_meshvpn_part(void **state)
+{
+	(void)state;
+	uint8_t want[256], buf[NODEINFO_MAX_ENCODED_LEN];
+	size_t n = unhex(want, sizeof(want), vec46);
+	int len;
+
+	/* the flag without a bit set: VpnCloud's bytes exactly */
+	build46(&ni);
+	ni.flags |= NODEINFO_HAS_MESHVPN;
+	ni.meshvpn = 0;
+	assert_int_equal(encode(&ni, buf, sizeof(buf)), n);
+	assert_memory_equal(buf, want, n);
+	assert_int_equal(nodeinfo_meshvpn_flags(buf, n), 0);
+
+	ni.meshvpn = NODEINFO_MESHVPN_WEBSOCKET;
+	len = encode(&ni, buf, sizeof(buf));
+	assert_int_equal(len, n + 4);
+	assert_memory_equal(buf, want, n - 1); /* the same up to END */
+	const uint8_t part[] = {0x40, 0x00, 0x01, 0x01, 0x00};
+	assert_memory_equal(buf + n - 1, part, sizeof(part));
+	assert_int_equal(nodeinfo_meshvpn_flags(buf, (size_t)len), NODEINFO_MESHVPN_WEBSOCKET);
+	assert_int_equal(decode_exact(&ni2, buf, (size_t)len), 0);
+	assert_true(ni2.flags & NODEINFO_HAS_MESHVPN);
+	assert_int_equal(ni2.meshvpn, NODEINFO_MESHVPN_WEBSOCKET);
+	assert_int_equal(ni2.n_peers, 1);
+	/* a vpncloud NodeInfo has none */
+	assert_int_equal(decode_exact(&ni2, want, n), 0);
+	assert_false(ni2.flags & NODEINFO_HAS_MESHVPN);
+	assert_int_equal(ni2.meshvpn, 0);
+	assert_int_equal(nodeinfo_meshvpn_flags(want, n), 0);
+	/* the scan: truncated input, a missing END, an empty part, a repeated part */
+	for (int cut = 0; cut < len; cut++)
+		assert_int_equal(nodeinfo_meshvpn_flags(buf, (size_t)cut), 0);
+	const uint8_t empty[] = {0x40, 0x00, 0x00, 0x00};
+	assert_int_equal(nodeinfo_meshvpn_flags(empty, sizeof(empty)), 0);
+	const uint8_t twice[] = {0x40, 0x00, 0x01, 0x01, 0x40, 0x00, 0x02, 0x00, 0xff, 0x00};
+	assert_int_equal(nodeinfo_meshvpn_flags(twice, sizeof(twice)), 0);
+	const uint8_t later[] = {0x40, 0x00, 0x00, 0x40, 0x00, 0x02, 0x01, 0xff, 0x00};
+	assert_int_equal(nodeinfo_meshvpn_flags(later, sizeof(later)), 1);
+	const uint8_t overlong[] = {0x40, 0x00, 0x09, 0x01, 0x00};
+	assert_int_equal(nodeinfo_meshvpn_flags(overlong, sizeof(overlong)), 0);
+}
+
 static void test_repeated_and_long_parts(void **state)
 {
 	(void)state;
@@ -464,7 +509,8 @@ static void test_encode_limits(void **state)
 	struct wr w;
 
 	memset(&ni, 0, sizeof(ni));
-	ni.flags = NODEINFO_HAS_NODE_ID | NODEINFO_HAS_PEER_TIMEOUT;
+	ni.flags = NODEINFO_HAS_NODE_ID | NODEINFO_HAS_PEER_TIMEOUT | NODEINFO_HAS_MESHVPN;
+	ni.meshvpn = NODEINFO_MESHVPN_WEBSOCKET;
 	ni.n_peers = NODEINFO_ENCODE_MAX_PEERS + 1;
 	wr_init(&w, buf, sizeof(buf));
 	assert_int_equal(nodeinfo_encode(&ni, &w), -EINVAL);
@@ -529,6 +575,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_unknown_parts),
+		cmocka_unit_test(test_meshvpn_part),
 		cmocka_unit_test(test_repeated_and_long_parts),
 		cmocka_unit_test(test_missing_node_id),
 		cmocka_unit_test(test_truncated_entries),
