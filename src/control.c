@@ -159,6 +159,14 @@ static json_t *cmd_stats(void *ctx, const struct mgmt_request *req, struct mgmt_
 		      (json_int_t)t->tx_packets, "tx-errors", (json_int_t)t->tx_errors, "drops",
 		      drops, "beacons-loaded", (json_int_t)n->beacons_loaded, "beacons-invalid",
 		      (json_int_t)n->beacons_invalid);
+	json_t *why = json_object();
+	for (int i = 0; why && i < STATS_INV_COUNT; i++)
+		json_object_set_new(why, stats_invalid_name(i),
+				    json_integer((json_int_t)n->stats.invalid[i]));
+	if (o)
+		json_object_set_new(o, "invalid-reasons", why);
+	else
+		json_decref(why);
 	if (o && n->hub) {
 		struct hub *h = n->hub;
 		unsigned active[HUB_TRANSPORT_COUNT] = {0};
@@ -824,12 +832,11 @@ static int metrics_page(struct metrics_writer *w, void *ctx)
 			}
 		}
 	}
-	const struct metrics_count invalid[] = {
-	    {"protocol", n->stats.invalid_dropped.in_total.packets +
-			     n->stats.invalid_dropped.in.packets},
-	    {"transport", t->rx_dropped},
-	    {"unparsable-frame", n->unparsable_frames},
-	};
+	struct metrics_count invalid[STATS_INV_COUNT + 2];
+	for (int i = 0; i < STATS_INV_COUNT; i++)
+		invalid[i] = (struct metrics_count){stats_invalid_name(i), n->stats.invalid[i]};
+	invalid[STATS_INV_COUNT] = (struct metrics_count){"transport", t->rx_dropped};
+	invalid[STATS_INV_COUNT + 1] = (struct metrics_count){"unparsable-frame", n->unparsable_frames};
 	const struct metrics_count drops[] = {
 	    {"no-route", n->stats.invalid_dropped.out_total.packets +
 			     n->stats.invalid_dropped.out.packets},

@@ -133,7 +133,7 @@ void exchange_nodeinfo(struct node *n, struct peer *p, const uint8_t *data, size
 	char as[ADDR_STRLEN];
 
 	if (nodeinfo_decode(ni, data, len) < 0) {
-		stats_count(&n->stats.invalid_dropped.in, len);
+		stats_invalid(&n->stats, STATS_INV_NODEINFO, len);
 		log_rl(LOG_DEBUG, "malformed NODE_INFO from %s", addr_format(&p->addr, as));
 		return;
 	}

@@ -16,9 +16,28 @@
 
 #define FORWARD_ROUNDS 8 /* batches per wake-up before giving the other side a turn */
 
-static void count_invalid(struct node *n, size_t len)
+static void count_invalid(struct node *n, enum stats_invalid why, size_t len)
 {
-	stats_count(&n->stats.invalid_dropped.in, len);
+	stats_invalid(&n->stats, why, len);
+}
+
+/* The reason of a session_handle() error: of a handshake message (init) or a frame. */
+static enum stats_invalid reason(int err, bool init)
+{
+	if (init)
+		return err == -EPERM ? STATS_INV_HS_UNTRUSTED : STATS_INV_HS_MALFORMED;
+	switch (err) {
+	case -EMSGSIZE:
+		return STATS_INV_SHORT;
+	case -ENOKEY:
+		return STATS_INV_NO_KEY;
+	case -EALREADY:
+		return STATS_INV_REPLAY;
+	case -ENOTCONN:
+		return STATS_INV_NOT_ESTABLISHED;
+	default:
+		return STATS_INV_AUTH;
+	}
 }
 
 /*
@@ -226,7 +245,7 @@ static void dispatch(struct node *n, struct peer *p, struct buf *b, uint8_t type
 			send_keepalive(n, p);
 		buf_pull(b, 1);
 		if (payload_parse(n->kind, buf_data(b), b->len, &src, &dst) < 0) {
-			count_invalid(n, b->len);
+			count_invalid(n, STATS_INV_PAYLOAD, b->len);
 			return;
 		}
 		if (p->client && !hub_inbound(n, p, &src, &dst, b->len))
@@ -253,7 +272,7 @@ static void dispatch(struct node *n, struct peer *p, struct buf *b, uint8_t type
 		peer_remove(n, p, false, "closed by the peer");
 		return;
 	default:
-		count_invalid(n, b->len);
+		count_invalid(n, STATS_INV_UNKNOWN_TYPE, b->len);
 		log_rl(LOG_DEBUG, "unknown message type 0x%02x from a peer", type);
 	}
 }
@@ -265,6 +284,7 @@ static void handle_pending(struct node *n, struct pending *pd, struct buf *b)
 	struct addr a = pd->addr;
 
 	size_t len = b->len;
+	bool init = len && buf_data(b)[0] == FRAME_INIT_MESSAGE;
 
 	stats_count(&pd->traffic.in, len);
 	int r = session_handle(pd->sess, b, &ev);
@@ -295,9 +315,9 @@ static void handle_pending(struct node *n, struct pending *pd, struct buf *b)
 		log_rl(LOG_INFO, "Handshake with %s failed", addr_format(&a, as));
 		pending_remove(n, pd);
 		peers_hook(n, CONFIG_HOOK_PEER_DISCONNECTED, &a, NULL);
-		count_invalid(n, len);
+		count_invalid(n, STATS_INV_HS_FAILED, len);
 	} else if (r < 0) {
-		count_invalid(n, len);
+		count_invalid(n, reason(r, init), len);
 		log_rl(LOG_DEBUG, "dropped a message from %s during the handshake: %s",
 		       addr_format(&a, as), strerror(-r));
 	}
@@ -322,7 +342,7 @@ static void handle_init(struct node *n, struct buf *b, const struct addr *src)
 			send_raw(n, b, src, &p->traffic);
 		if (r != -ENOENT) {
 			if (r < 0)
-				count_invalid(n, len);
+				count_invalid(n, reason(r, true), len);
 			return;
 		}
 	}
@@ -335,7 +355,7 @@ static void handle_init(struct node *n, struct buf *b, const struct addr *src)
 	if (n->init_checks >= NODE_INIT_CHECKS_PER_TICK ||
 	    n->new_responders >= NODE_NEW_RESPONDERS_PER_TICK ||
 	    n->n_responders >= NODE_MAX_RESPONDERS) {
-		count_invalid(n, len);
+		count_invalid(n, STATS_INV_HS_LIMITED, len);
 		n->refused_handshakes++;
 		log_rl(LOG_WARN, "too many handshakes from new addresses; ignoring %s",
 		       addr_format(src, as));
@@ -355,7 +375,7 @@ static void handle_init(struct node *n, struct buf *b, const struct addr *src)
 		return;
 	}
 	session_free(s);
-	count_invalid(n, len);
+	count_invalid(n, reason(r, true), len);
 	if (r == -EPERM)
 		log_rl(LOG_INFO, "Ignoring a handshake from %s: untrusted key or bad signature",
 		       addr_format(src, as));
@@ -364,14 +384,25 @@ static void handle_init(struct node *n, struct buf *b, const struct addr *src)
 		       strerror(-r));
 }
 
+/* A datagram of an established peer's address that failed: counted, logged (rate-limited). */
+static void invalid_from_peer(struct node *n, struct peer *p, enum stats_invalid why, size_t len)
+{
+	char as[ADDR_STRLEN];
+
+	count_invalid(n, why, len);
+	log_rl(LOG_DEBUG, "dropped a datagram from peer %s: %s", addr_format(&p->addr, as),
+	       stats_invalid_name(why));
+}
+
 static void inbound(struct node *n, struct buf *b, const struct addr *src)
 {
+	char as[ADDR_STRLEN];
 	struct session_event ev;
 	struct pending *pd;
 	struct peer *p;
 
 	if (b->len == 0) {
-		count_invalid(n, 0);
+		count_invalid(n, STATS_INV_EMPTY, 0);
 		return;
 	}
 	bool init = buf_data(b)[0] == FRAME_INIT_MESSAGE;
@@ -391,7 +422,9 @@ static void inbound(struct node *n, struct buf *b, const struct addr *src)
 		return;
 	}
 	if (!p) {
-		count_invalid(n, b->len);
+		count_invalid(n, STATS_INV_UNKNOWN_SENDER, b->len);
+		log_rl(LOG_DEBUG, "dropped a datagram from %s: no session with it",
+		       addr_format(src, as));
 		return;
 	}
 	size_t len = b->len;
@@ -405,7 +438,7 @@ static void inbound(struct node *n, struct buf *b, const struct addr *src)
 	else if (r == SESSION_REPLY)
 		send_raw(n, b, src, &p->traffic);
 	else if (r < 0)
-		count_invalid(n, len);
+		invalid_from_peer(n, p, reason(r, init), len);
 }
 
 /* A GRO receive: datagrams of seg bytes back to back (the last may be shorter). */

@@ -179,7 +179,7 @@ int frame_encrypt(struct frame_core *c, struct buf *b)
 static int decrypt(struct frame_core *c, struct buf *b, uint32_t min_len)
 {
 	if (b->len < min_len || b->len > INT_MAX)
-		return -EBADMSG;
+		return -EMSGSIZE;
 
 	uint8_t *p = buf_data(b);
 	struct frame_slot *s = &c->slot[p[0] % FRAME_SLOTS];
@@ -188,8 +188,10 @@ static int decrypt(struct frame_core *c, struct buf *b, uint32_t min_len)
 	int ctlen = (int)(b->len - FRAME_OVERHEAD), outl = 0;
 	uint8_t *ct = p + FRAME_HEADER_LEN, *tag = ct + ctlen;
 
-	if (!s->keyed || !replay_check(&s->replay, n))
-		return -EBADMSG;
+	if (!s->keyed)
+		return -ENOKEY;
+	if (!replay_check(&s->replay, n))
+		return -EALREADY;
 	/* The peer's nonces carry the other direction byte; a reflected frame cannot verify. */
 	nonce[0] = c->dir ^ FRAME_DIR_HIGH;
 	memcpy(nonce + FRAME_NONCE_LEN - FRAME_NONCE_WIRE_LEN, p + 1, FRAME_NONCE_WIRE_LEN);
@@ -211,7 +213,7 @@ static int decrypt(struct frame_core *c, struct buf *b, uint32_t min_len)
 int frame_decrypt(struct frame_core *c, struct buf *b)
 {
 	if (!c)
-		return b->len > 0 ? 0 : -EBADMSG;
+		return b->len > 0 ? 0 : -EMSGSIZE;
 	return decrypt(c, b, FRAME_MIN_LEN);
 }
 

@@ -811,7 +811,7 @@ const struct metrics_family_desc metrics_node_families[] = {
       false),
     F(MF_TX_PACKETS, "tx_packets_total", COUNTER, "", "Datagrams sent to the network.", false),
     F(MF_INVALID, "invalid_datagrams_total", COUNTER, "reason",
-      "Datagrams dropped as invalid before any session took them, by reason.", false),
+      "Datagrams dropped as invalid (forged, replayed, malformed), by reason.", false),
     F(MF_DROPS, "drops_total", COUNTER, "reason",
       "Packets dropped that no single peer or client accounts for, by reason.", false),
     F(MF_HANDSHAKES, "handshakes_total", COUNTER, "result", "Handshakes finished, by result.",

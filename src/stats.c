@@ -105,9 +105,32 @@ static void pair_delete(struct stats *s, size_t i)
 	}
 }
 
+static const char *const invalid_names[STATS_INV_COUNT] = {
+    [STATS_INV_EMPTY] = "empty",
+    [STATS_INV_UNKNOWN_SENDER] = "unknown-sender",
+    [STATS_INV_SHORT] = "short",
+    [STATS_INV_NO_KEY] = "no-key",
+    [STATS_INV_REPLAY] = "replay",
+    [STATS_INV_AUTH] = "auth-failed",
+    [STATS_INV_NOT_ESTABLISHED] = "not-established",
+    [STATS_INV_HS_MALFORMED] = "handshake-malformed",
+    [STATS_INV_HS_UNTRUSTED] = "handshake-untrusted",
+    [STATS_INV_HS_LIMITED] = "handshake-limited",
+    [STATS_INV_HS_FAILED] = "handshake-failed",
+    [STATS_INV_UNKNOWN_TYPE] = "unknown-type",
+    [STATS_INV_NODEINFO] = "malformed-nodeinfo",
+    [STATS_INV_PAYLOAD] = "malformed-payload",
+};
+
+const char *stats_invalid_name(enum stats_invalid r)
+{
+	return (unsigned)r < STATS_INV_COUNT ? invalid_names[r] : "?";
+}
+
 void stats_roll(struct stats *s)
 {
 	stats_traffic_roll(&s->invalid_dropped);
+	memcpy(s->invalid_period, s->invalid, sizeof(s->invalid));
 	for (size_t i = 0; i < STATS_PAIRS; i++)
 		if (s->pairs[i].used)
 			stats_traffic_roll(&s->pairs[i].t);
@@ -225,6 +248,10 @@ int stats_write(FILE *f, const struct stats_view *v)
 	fprintf(f, "\n");
 	traffic_line(f, "", "invalid_protocol_traffic", &s->invalid_dropped.in);
 	traffic_line(f, "", "dropped_payload_traffic", &s->invalid_dropped.out);
+	/* a meshvpn addition: the invalid datagrams since the start, by reason */
+	fprintf(f, "invalid_by_reason:\n");
+	for (int i = 0; i < STATS_INV_COUNT; i++)
+		fprintf(f, "  %s: %llu\n", invalid_names[i], (unsigned long long)s->invalid[i]);
 	fprintf(f, "\n");
 	return ferror(f) ? -EIO : 0;
 }
@@ -295,6 +322,10 @@ int stats_statsd(char *buf, size_t len, const char *prefix, const struct stats_v
 			 U(pout.bytes), U(pout.packets), U(yin.bytes), U(yin.packets), U(yout.bytes),
 			 U(yout.packets), U(inv->bytes), U(inv->packets), U(drop->bytes),
 			 U(drop->packets));
+	/* a meshvpn addition: this period's invalid datagrams by reason */
+	for (int i = 0; i < STATS_INV_COUNT && n >= 0 && (size_t)n < len; i++)
+		n += snprintf(buf + n, len - (size_t)n, "\n%s.invalid.%s:%llu|c", prefix,
+			      invalid_names[i], U(s->invalid[i] - s->invalid_period[i]));
 #undef U
 	if (n < 0 || (size_t)n >= len)
 		return -EMSGSIZE;

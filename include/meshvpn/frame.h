@@ -113,9 +113,11 @@ int frame_install(struct frame_core *c, unsigned slot,
 int frame_encrypt(struct frame_core *c, struct buf *b) WUR;
 /*
  * Decrypts in place. b holds a received frame; on success it holds the inner message.
- * Rejects (-EBADMSG) frames shorter than FRAME_MIN_LEN, empty slots, old or replayed nonces and
- * bad tags; the replay state changes only after the tag verified. On failure the contents of
- * b are unspecified. c == NULL means plain: b must be non-empty. Hot path: no allocation.
+ * Rejects frames shorter than FRAME_MIN_LEN (-EMSGSIZE), naming a slot without a key
+ * (-ENOKEY), with an old or replayed nonce (-EALREADY: checked before the tag, so a forged
+ * frame with such a nonce counts here too) and with a bad tag (-EBADMSG); the replay state
+ * changes only after the tag verified. On failure the contents of b are unspecified.
+ * c == NULL means plain: b must be non-empty. Hot path: no allocation.
  */
 int frame_decrypt(struct frame_core *c, struct buf *b) WUR;
 /*

@@ -190,7 +190,7 @@ void metrics_close(struct metrics *m);
  *   meshvpn_tx_bytes_total                      counter  ... sent
  *   meshvpn_rx_packets_total                    counter  datagrams received
  *   meshvpn_tx_packets_total                    counter  datagrams sent
- *   meshvpn_invalid_datagrams_total{reason}     counter  dropped before a session took them
+ *   meshvpn_invalid_datagrams_total{reason}     counter  dropped as invalid (stats_invalid_name)
  *   meshvpn_drops_total{reason}                 counter  dropped, not due to one peer (no route)
  *   meshvpn_handshakes_total{result}            counter  finished handshakes by result
  *   meshvpn_rotations_total                     counter  key rotations completed

@@ -99,7 +99,9 @@ int session_new_responder(struct session_ctx *ctx, const uint8_t *payload, size_
 /*
  * Handles one datagram from this session's address; b is borrowed and rewritten in place.
  * Returns enum session_event_kind (details in *ev) or an error; on error b is to be dropped:
- *   -EBADMSG  malformed, short, bad tag, replayed, truncated init message: count and drop;
+ *   -EBADMSG  bad tag, malformed or truncated init message, empty datagram: count and drop;
+ *   -EMSGSIZE shorter than a frame; -ENOKEY a key id without a key; -EALREADY a replayed
+ *             or too old nonce (frame_decrypt): count and drop;
  *   -EPERM    init message from an untrusted key or with a bad signature: drop, no reply;
  *   -EPROTO   signed init message with bad fields, or a fatal error of the retained handshake
  *             state of an established session (that state is dropped): ignore;

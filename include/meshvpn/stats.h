@@ -45,8 +45,34 @@ struct stats_pair {
 	bool used;
 };
 
+/*
+ * Why an invalid datagram was dropped (each is also in invalid_dropped.in). Names (for the
+ * stats file, statsd, the management API and /metrics) from stats_invalid_name().
+ */
+enum stats_invalid {
+	STATS_INV_EMPTY,	       /* a datagram of 0 bytes */
+	STATS_INV_UNKNOWN_SENDER,      /* session traffic from an address without a session */
+	STATS_INV_SHORT,	       /* shorter than a frame */
+	STATS_INV_NO_KEY,	       /* a key id without a key */
+	STATS_INV_REPLAY,	       /* a nonce seen before or older than the window */
+	STATS_INV_AUTH,		       /* the tag did not verify */
+	STATS_INV_NOT_ESTABLISHED,     /* session traffic before the handshake completed */
+	STATS_INV_HS_MALFORMED,	       /* a handshake message that does not parse or fit */
+	STATS_INV_HS_UNTRUSTED,	       /* a handshake of an untrusted key or a bad signature */
+	STATS_INV_HS_LIMITED,	       /* a handshake over the rate limits for new addresses */
+	STATS_INV_HS_FAILED,	       /* a handshake that failed (no common algorithm, ...) */
+	STATS_INV_UNKNOWN_TYPE,	       /* an authenticated message of an unknown type */
+	STATS_INV_NODEINFO,	       /* an authenticated NODE_INFO that does not decode */
+	STATS_INV_PAYLOAD,	       /* an authenticated DATA whose packet does not parse */
+	STATS_INV_COUNT
+};
+
+const char *stats_invalid_name(enum stats_invalid r);
+
 struct stats {
 	struct stats_traffic invalid_dropped; /* in: invalid protocol, out: dropped payload */
+	uint64_t invalid[STATS_INV_COUNT];    /* invalid datagrams by reason, since the start */
+	uint64_t invalid_period[STATS_INV_COUNT]; /* ... at the start of the period */
 	struct stats_pair *pairs;	      /* STATS_PAIRS slots, open addressing */
 	size_t n_pairs;
 	uint64_t pairs_overflow;	      /* packets not attributed: table full */
@@ -58,6 +84,12 @@ void stats_free(struct stats *s);
 /* Payload traffic per (remote, local) virtual address pair; no allocation. */
 void stats_payload(struct stats *s, const struct vaddr *remote, const struct vaddr *local,
 		   bool inbound, size_t bytes);
+/* An invalid datagram of len bytes dropped for reason r. */
+static inline void stats_invalid(struct stats *s, enum stats_invalid r, size_t len)
+{
+	stats_count(&s->invalid_dropped.in, len);
+	s->invalid[r]++;
+}
 /* Ends the period of the pair table and drops entries idle for STATS_IDLE_PERIODS. */
 void stats_roll(struct stats *s);
 

@@ -561,6 +561,21 @@ static void test_write_empty(void **state)
 			  "\n"
 			  "invalid_protocol_traffic: { display: \"0 B/s\", bytes: 0, packets: 0 }\n"
 			  "dropped_payload_traffic: { display: \"0 B/s\", bytes: 0, packets: 0 }\n"
+			  "invalid_by_reason:\n"
+			  "  empty: 0\n"
+			  "  unknown-sender: 0\n"
+			  "  short: 0\n"
+			  "  no-key: 0\n"
+			  "  replay: 0\n"
+			  "  auth-failed: 0\n"
+			  "  not-established: 0\n"
+			  "  handshake-malformed: 0\n"
+			  "  handshake-untrusted: 0\n"
+			  "  handshake-limited: 0\n"
+			  "  handshake-failed: 0\n"
+			  "  unknown-type: 0\n"
+			  "  malformed-nodeinfo: 0\n"
+			  "  malformed-payload: 0\n"
 			  "\n");
 	free(text);
 	stats_free(&s);
@@ -613,8 +628,9 @@ static void fixture_init(struct fixture *fx)
 	stats_payload(&fx->s, &y2, &y1, true, 30720);
 	stats_payload(&fx->s, &y2, &y1, true, 30720);
 	stats_payload(&fx->s, &y2, &y1, false, 600);
-	for (int i = 0; i < 3; i++)
-		stats_count(&fx->s.invalid_dropped.in, 40);
+	stats_invalid(&fx->s, STATS_INV_REPLAY, 40);
+	stats_invalid(&fx->s, STATS_INV_REPLAY, 40);
+	stats_invalid(&fx->s, STATS_INV_HS_UNTRUSTED, 40);
 	stats_count(&fx->s.invalid_dropped.out, 84);
 
 	fx->v = (struct stats_view){
@@ -678,6 +694,21 @@ static void test_write_full(void **state)
 		"\n"
 		"invalid_protocol_traffic: { display: \"2 B/s\", bytes: 120, packets: 3 }\n"
 		"dropped_payload_traffic: { display: \"1 B/s\", bytes: 84, packets: 1 }\n"
+		"invalid_by_reason:\n"
+		"  empty: 0\n"
+		"  unknown-sender: 0\n"
+		"  short: 0\n"
+		"  no-key: 0\n"
+		"  replay: 2\n"
+		"  auth-failed: 0\n"
+		"  not-established: 0\n"
+		"  handshake-malformed: 0\n"
+		"  handshake-untrusted: 1\n"
+		"  handshake-limited: 0\n"
+		"  handshake-failed: 0\n"
+		"  unknown-type: 0\n"
+		"  malformed-nodeinfo: 0\n"
+		"  malformed-payload: 0\n"
 		"\n");
 	free(text);
 	/* the view's peer order is not changed by sorting */
@@ -692,7 +723,16 @@ static void test_write_full(void **state)
 				     "    in: { display: \"0 B/s\", bytes: 0, packets: 0 }\n"));
 	assert_non_null(strstr(text, "invalid_protocol_traffic: { display: \"0 B/s\", bytes: 0, "
 				     "packets: 0 }\n"));
+	assert_non_null(strstr(text, "  replay: 2\n")); /* totals since the start */
 	free(text);
+	char sd[2048];
+	assert_true(stats_statsd(sd, sizeof(sd), "v", &fx.v) > 0);
+	assert_non_null(strstr(sd, "\nv.invalid.replay:0|c")); /* this period: none */
+	stats_invalid(&fx.s, STATS_INV_REPLAY, 10);
+	assert_true(stats_statsd(sd, sizeof(sd), "v", &fx.v) > 0);
+	assert_non_null(strstr(sd, "\nv.invalid.replay:1|c"));
+	assert_string_equal(stats_invalid_name(STATS_INV_AUTH), "auth-failed");
+	assert_string_equal(stats_invalid_name(STATS_INV_COUNT), "?");
 	stats_free(&fx.s);
 }
 
@@ -771,7 +811,21 @@ static void test_statsd(void **state)
 				   "vpncloud.invalid_protocol_traffic.bytes:120|c\n"
 				   "vpncloud.invalid_protocol_traffic.packets:3|c\n"
 				   "vpncloud.dropped_payload.bytes:84|c\n"
-				   "vpncloud.dropped_payload.packets:1|c";
+				   "vpncloud.dropped_payload.packets:1|c\n"
+				   "vpncloud.invalid.empty:0|c\n"
+				   "vpncloud.invalid.unknown-sender:0|c\n"
+				   "vpncloud.invalid.short:0|c\n"
+				   "vpncloud.invalid.no-key:0|c\n"
+				   "vpncloud.invalid.replay:2|c\n"
+				   "vpncloud.invalid.auth-failed:0|c\n"
+				   "vpncloud.invalid.not-established:0|c\n"
+				   "vpncloud.invalid.handshake-malformed:0|c\n"
+				   "vpncloud.invalid.handshake-untrusted:1|c\n"
+				   "vpncloud.invalid.handshake-limited:0|c\n"
+				   "vpncloud.invalid.handshake-failed:0|c\n"
+				   "vpncloud.invalid.unknown-type:0|c\n"
+				   "vpncloud.invalid.malformed-nodeinfo:0|c\n"
+				   "vpncloud.invalid.malformed-payload:0|c";
 	int n = stats_statsd(buf, sizeof(buf), "vpncloud", &fx.v);
 	assert_int_equal(n, (int)strlen(want));
 	assert_text(buf, want);
