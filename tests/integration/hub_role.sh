@@ -156,7 +156,11 @@ curl -sf "http://192.0.2.1:9100/metrics" -o "$T_DIR/metrics.txt" --connect-to 19
 "$TOOLS/promparse" "$T_DIR/metrics.txt" >"$T_DIR/promparse.out" 2>&1 ||
 	{ cat "$T_DIR/promparse.out" >&2; fail "/metrics does not parse"; }
 if command -v promtool >/dev/null; then
-	promtool check metrics <"$T_DIR/metrics.txt" >/dev/null 2>&1 || fail "promtool check metrics"
+	promtool check metrics <"$T_DIR/metrics.txt" >"$T_DIR/promtool.out" 2>&1 ||
+		{ cat "$T_DIR/promtool.out" >&2; fail "promtool check metrics"; }
+	log "/metrics: strict parser and promtool check metrics ok"
+else
+	log "/metrics: strict parser ok (no promtool)"
 fi
 grep -q '^meshvpn_client_rx_bytes_total{client="alice"} [1-9]' "$T_DIR/metrics.txt" ||
 	fail "no per-client counters in /metrics"
