@@ -1,0 +1,134 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Hostile input on the wire (issue 9 items 1-3). Nodes A and B hold a tunnel; an attacker X
+# on the same LAN sends, through a raw socket, tens of thousands of forged datagrams to A:
+# empty, short, truncated, 0xFF garbage, random garbage, bit-flipped and replayed copies of
+# real B -> A traffic captured before, from B's address (spoofed) and from strangers. Then
+# a handshake flood of 50,000 PINGs/s (well-formed with a bad signature, with a random key
+# hash, and replays of B's real PING), from one stranger and from random sources, while a
+# trusted node C connects to A. Throughout: both nodes stay up, pings across the tunnel
+# lose nothing, A counts the drops by reason, its log grows by rate-limited lines only, and
+# replayed DATA never reaches A's device.
+. "$(dirname "$0")/lib.sh"
+t_init
+TOOLS=${MESHVPN_TOOLS:-$(cd "$(dirname "$0")/../.." && pwd)/build/tools}
+FORGE=$TOOLS/forge
+[ -x "$FORGE" ] || fail "test tool $FORGE missing (make tools)"
+
+t_lan a 192.0.2.1 b 192.0.2.2 c 192.0.2.3 x 192.0.2.66
+for n in a b c; do
+	printf 'management:\n  socket: %s\n' "$T_DIR/$n.sock" >"$T_DIR/$n.net"
+done
+common="-t tun -d mv%d -l 3210 -m router --no-port-forwarding -p hostile-input -v"
+ctl() { "$MESHVPN" ctl --socket "$T_DIR/$1.sock" stats --json; }
+# reason NODE NAME: A's count of invalid datagrams for one reason
+reason() {
+	ctl "$1" | sed -n 's/.*"invalid-reasons":{\([^}]*\)}.*/\1/p' | tr ',' '\n' |
+		sed -n "s/^\"$2\":\([0-9]*\)$/\1/p"
+}
+snapshot() { ctl a >"$T_DIR/stats-$1.json" || fail "ctl stats ($1)"; }
+# grew BEFORE AFTER NAME...: every named reason is higher in AFTER than in BEFORE
+grew() {
+	_b=$1 _a=$2
+	shift 2
+	for r in "$@"; do
+		v0=$(sed -n "s/.*\"invalid-reasons\":{[^}]*\"$r\":\([0-9]*\).*/\1/p" "$T_DIR/stats-$_b.json")
+		v1=$(sed -n "s/.*\"invalid-reasons\":{[^}]*\"$r\":\([0-9]*\).*/\1/p" "$T_DIR/stats-$_a.json")
+		[ -n "$v0" ] && [ -n "$v1" ] || { cat "$T_DIR/stats-$_a.json" >&2; fail "no reason $r"; }
+		log "$r: $v0 -> $v1"
+		[ "$v1" -gt "$v0" ] || fail "reason $r did not grow ($v0 -> $v1)"
+	done
+}
+tunrx() { ip -n "$(ns a)" -s link show "$1" | awk '/RX:/ {getline; print $2; exit}'; }
+# pinger NAME NODE ADDR SECONDS: 0.1 s pings for SECONDS in the background
+pinger() {
+	ip netns exec "$(ns "$2")" ping -i 0.1 -c $(($4 * 10)) -W 2 -q "$3" >"$T_DIR/$1.ping" 2>&1 &
+	eval "PING_$1=$!"
+	T_PIDS="$T_PIDS $!:ping-$1"
+}
+# lossless NAME: the pinger finished and every reply came
+lossless() {
+	eval "wait \$PING_$1" || { cat "$T_DIR/$1.ping" >&2; fail "pings lost during $1"; }
+	grep -q " 0% packet loss" "$T_DIR/$1.ping" || { cat "$T_DIR/$1.ping" >&2; fail "loss in $1"; }
+	log "$1: $(grep 'packets transmitted' "$T_DIR/$1.ping")"
+}
+alive() { for n in a b; do t_alive "$n" || fail "node $n died during $1"; done; }
+
+# 1. real B -> A traffic, from B's first PING on, captured on A's side of the LAN
+t_spawn a capture "$FORGE" capture ul0 192.0.2.2 192.0.2.1 3210 300 "$T_DIR/real.cap" 25
+sleep 0.5
+t_node a --config "$T_DIR/a.net" $common --ip 10.9.0.1/24
+t_node b --config "$T_DIR/b.net" $common --ip 10.9.0.2/24 -c 192.0.2.1
+t_wait_ping 15 b 10.9.0.1 || fail "A-B tunnel did not come up"
+ip netns exec "$(ns b)" ping -i 0.01 -c 400 -W 1 -q 10.9.0.1 >/dev/null 2>&1
+t_wait 10 sh -c "! kill -0 $(t_pid capture)" || fail "capture did not finish"
+grep -q "captured 300 datagrams ([1-9]" "$T_DIR/capture.log" ||
+	{ cat "$T_DIR/capture.log" >&2; fail "capture"; }
+log "$(cat "$T_DIR/capture.log")"
+dev=$(ip -n "$(ns a)" -o link show | sed -n 's/^[0-9]*: \(mv[0-9]*\):.*/\1/p' | head -n 1)
+[ -n "$dev" ] || fail "A's device not found"
+
+# 2. replays of captured DATA from B's address, nothing else on the tunnel meanwhile:
+# counted as replays, none written to A's device
+snapshot r0
+rx0=$(tunrx "$dev")
+ip netns exec "$(ns x)" "$FORGE" attack -t 192.0.2.1:3210 -c "$T_DIR/real.cap" -p 192.0.2.2 \
+	-o peer -k replay -n 3000 -r 3000 >"$T_DIR/replay.out" 2>&1 ||
+	{ cat "$T_DIR/replay.out" >&2; fail "forge replay"; }
+sleep 0.5
+rx1=$(tunrx "$dev")
+snapshot r1
+log "replay: $(grep '^replay' "$T_DIR/replay.out"); device rx $rx0 -> $rx1"
+grew r0 r1 replay
+[ "$rx1" -eq "$rx0" ] || fail "replayed DATA reached A's device ($rx0 -> $rx1 packets)"
+t_ping b 10.9.0.1 3 || fail "tunnel broken by the replays"
+
+# 3. every kind of garbage, from B's address and from strangers, while pinging both ways
+lines0=$(wc -l <"$T_DIR/a.log")
+snapshot g0
+pinger garbage_ab a 10.9.0.2 14
+pinger garbage_ba b 10.9.0.1 14
+ip netns exec "$(ns x)" "$FORGE" attack -t 192.0.2.1:3210 -c "$T_DIR/real.cap" -p 192.0.2.2 \
+	-n 40000 -r 4000 -s 9 >"$T_DIR/attack.out" 2>&1 ||
+	{ cat "$T_DIR/attack.out" >&2; fail "forge attack"; }
+cat "$T_DIR/attack.out" >&2
+grep -q "^total *4[0-9]\{4\} sent" "$T_DIR/attack.out" || fail "fewer datagrams sent than asked"
+lossless garbage_ab
+lossless garbage_ba
+alive "the garbage"
+snapshot g1
+grew g0 g1 empty short unknown-sender auth-failed handshake-malformed replay
+lines1=$(wc -l <"$T_DIR/a.log")
+log "A's log: $((lines1 - lines0)) lines for 40000 forged datagrams"
+# rate-limited: at most a few lines per second per kind, nowhere near one per datagram
+[ $((lines1 - lines0)) -le 400 ] || fail "A's log grew by $((lines1 - lines0)) lines"
+
+# 4. handshake flood, 50,000 PINGs/s, from one stranger and then from random sources;
+# the trusted C connects to A meanwhile and the tunnel loses nothing
+for src in "-x 192.0.2.66" "-R"; do
+	name=flood${src#-}
+	name=$(echo "$name" | tr -cd 'a-zA-Z0-9')
+	lines0=$(wc -l <"$T_DIR/a.log")
+	snapshot "${name}0"
+	pinger "$name" b 10.9.0.1 12
+	t_spawn x "$name" "$FORGE" flood -t 192.0.2.1:3210 -c "$T_DIR/real.cap" $src -d 12 -s 5
+	sleep 2
+	t_node c --config "$T_DIR/c.net" $common --ip 10.9.0.3/24 -c 192.0.2.1
+	t_wait_ping 9 c 10.9.0.1 || fail "trusted C did not connect during the flood ($src)"
+	t_alive "$name" || fail "the flood ended before C connected ($src)"
+	log "C connected to A during the flood ($src)"
+	lossless "$name"
+	t_wait 5 sh -c "! kill -0 $(t_pid "$name")"
+	cat "$T_DIR/$name.log" >&2
+	grep -q "^rate *[0-9]\{5\}" "$T_DIR/$name.log" || fail "flood rate below 10,000/s"
+	alive "the flood ($src)"
+	snapshot "${name}1"
+	grew "${name}0" "${name}1" handshake-limited
+	lines1=$(wc -l <"$T_DIR/a.log")
+	log "A's log: $((lines1 - lines0)) lines during the flood ($src)"
+	[ $((lines1 - lines0)) -le 400 ] || fail "A's log grew by $((lines1 - lines0)) lines"
+	t_stop c
+	t_ping b 10.9.0.1 3 || fail "tunnel broken after the flood"
+done
+log "hostile ok"
+exit 0
