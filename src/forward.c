@@ -394,6 +394,39 @@ static void invalid_from_peer(struct node *n, struct peer *p, enum stats_invalid
 	       stats_invalid_name(why));
 }
 
+/*
+ * The cheap filters every handshake message passes before it reaches a handshake state, a
+ * signature check or the global limits of handle_init: a trusted key's hash (one SHA-256
+ * per trusted key), a salt not already used by another address, and the sender's budget
+ * for this tick. Otherwise one address (or copies of one captured PING from many) could use
+ * up the global budget, or a pending state could be made to check a signature per datagram.
+ */
+static bool init_plausible(struct node *n, struct buf *b, const struct addr *src)
+{
+	char as[ADDR_STRLEN];
+	const uint8_t *m = buf_data(b);
+	int r = session_ctx_init_key(n->sctx, m, b->len);
+
+	if (r < 0) {
+		count_invalid(n, reason(r, true), b->len);
+		log_rl(LOG_DEBUG, "Ignoring a handshake from %s: %s", addr_format(src, as),
+		       r == -EPERM ? "untrusted key" : "truncated");
+		return false;
+	}
+	if (!hsguard_salt_ok(&n->hsguard, m, src, n->now)) {
+		count_invalid(n, STATS_INV_REPLAY, b->len);
+		log_rl(LOG_DEBUG, "Ignoring a handshake from %s: a copy of another's", addr_format(src, as));
+		return false;
+	}
+	if (!hsguard_source_ok(&n->hsguard, src, n->now)) {
+		count_invalid(n, STATS_INV_HS_LIMITED, b->len);
+		n->refused_handshakes++;
+		log_rl(LOG_DEBUG, "Ignoring a handshake from %s: too many from it", addr_format(src, as));
+		return false;
+	}
+	return true;
+}
+
 static void inbound(struct node *n, struct buf *b, const struct addr *src)
 {
 	char as[ADDR_STRLEN];
@@ -406,6 +439,8 @@ static void inbound(struct node *n, struct buf *b, const struct addr *src)
 		return;
 	}
 	bool init = buf_data(b)[0] == FRAME_INIT_MESSAGE;
+	if (init && !init_plausible(n, b, src))
+		return;
 	p = peer_find(n, src);
 	/*
 	 * A pending handshake gets the datagram (PROTOCOL.md 1.10), except session traffic of

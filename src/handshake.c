@@ -91,34 +91,39 @@ static int check_fields(struct hs_msg *m, const struct rd raw[FIELD_MAX + 1], bo
 	return (m->flags & need) == need ? 0 : -EPROTO;
 }
 
+int hs_key_find(const uint8_t *msg, size_t len, const uint8_t *trusted, size_t n_trusted)
+{
+	uint8_t kh[HS_KEY_HASH_LEN];
+	const uint8_t *salt = msg + 1, *hash = msg + 1 + HS_SALT_LEN;
+
+	if (len < 1 + HS_SALT_LEN + HS_KEY_HASH_LEN || msg[0] != FRAME_INIT_MESSAGE)
+		return -EBADMSG;
+	for (size_t i = 0; i < n_trusted && i <= INT32_MAX; i++) {
+		hs_key_hash(kh, trusted + i * HS_PUBKEY_LEN, salt);
+		if (!memcmp(kh, hash, HS_KEY_HASH_LEN))
+			return (int)i;
+	}
+	return -EPERM;
+}
+
 int hs_decode(const uint8_t *msg, size_t len, const uint8_t *trusted, size_t n_trusted,
 	      struct hs_msg *m)
 {
 	struct rd r, raw[FIELD_MAX + 1];
-	const uint8_t *salt, *hash, *pk = NULL, *sig;
-	uint8_t kh[HS_KEY_HASH_LEN], slen;
+	const uint8_t *pk, *sig;
+	uint8_t slen;
 	size_t signed_len;
 	bool dup = false;
 
 	memset(m, 0, sizeof(*m));
 	memset(raw, 0, sizeof(raw));
 	rd_init(&r, msg, len);
-	if (rd_u8(&r) != FRAME_INIT_MESSAGE)
-		return -EBADMSG;
-	salt = rd_bytes(&r, HS_SALT_LEN);
-	hash = rd_bytes(&r, HS_KEY_HASH_LEN);
-	if (!rd_ok(&r))
-		return -EBADMSG;
-	for (size_t i = 0; i < n_trusted; i++) {
-		hs_key_hash(kh, trusted + i * HS_PUBKEY_LEN, salt);
-		if (!memcmp(kh, hash, HS_KEY_HASH_LEN)) {
-			pk = trusted + i * HS_PUBKEY_LEN;
-			m->key_index = i;
-			break;
-		}
-	}
-	if (!pk)
-		return -EPERM;
+	int ki = hs_key_find(msg, len, trusted, n_trusted);
+	if (ki < 0)
+		return ki;
+	pk = trusted + (size_t)ki * HS_PUBKEY_LEN;
+	m->key_index = (size_t)ki;
+	rd_bytes(&r, 1 + HS_SALT_LEN + HS_KEY_HASH_LEN);
 
 	for (;;) {
 		uint8_t type = rd_u8(&r);

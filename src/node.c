@@ -423,6 +423,7 @@ static int setup_crypto(struct node *n)
 		.payload_ok = exchange_payload_ok,
 		.payload_arg = n,
 	};
+	hsguard_init(&n->hsguard);
 	r = session_ctx_new(&sp, &n->sctx);
 	if (r < 0)
 		log_err("cannot set up the crypto context: %s", strerror(-r));

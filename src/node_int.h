@@ -39,6 +39,7 @@
 #include "meshvpn/ratelimit.h"
 #include "meshvpn/registry.h"
 #include "meshvpn/resolve.h"
+#include "meshvpn/hsguard.h"
 #include "meshvpn/session.h"
 #include "meshvpn/stats.h"
 #include "meshvpn/table.h"
@@ -259,6 +260,7 @@ struct node {
 	size_t n_responders;	 /* of n_pending */
 	unsigned new_responders; /* this tick */
 	unsigned init_checks;	 /* this tick */
+	struct hsguard hsguard;	 /* cheap filters in front of the two limits above */
 
 	struct reconnect *reconnects;
 	size_t n_reconnects;

@@ -101,6 +101,11 @@ const uint8_t *session_ctx_public_key(const struct session_ctx *ctx)
 	return ctx->pk;
 }
 
+int session_ctx_init_key(const struct session_ctx *ctx, const uint8_t *msg, size_t len)
+{
+	return hs_key_find(msg, len, ctx->hs.trusted, ctx->hs.n_trusted);
+}
+
 static int session_alloc(struct session_ctx *ctx, const uint8_t *payload, size_t len,
 			 struct session **out)
 {

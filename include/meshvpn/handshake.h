@@ -124,6 +124,13 @@ void hs_salted_hash(uint8_t out[static HS_SALTED_HASH_LEN], const uint8_t salt[s
 		    const uint8_t node_id[static HS_NODE_ID_LEN]);
 
 /*
+ * The cheap first step of hs_decode: the index of the first trusted key whose hash with the
+ * message's salt is the message's key hash, -EPERM if none, -EBADMSG if shorter than that.
+ * No signature check: a match says only that the sender knows a trusted key's hash (or
+ * copied a real message).
+ */
+int hs_key_find(const uint8_t *msg, size_t len, const uint8_t *trusted, size_t n_trusted);
+/*
  * Decodes a whole init message (0xFF first). Order as the reference: key hash lookup
  * (first trusted key that matches), TLVs up to END, signature, then field checks.
  * Returns 0, -EBADMSG (truncated, trailing bytes), -EPERM (untrusted key or bad signature) or

@@ -85,6 +85,8 @@ void session_ctx_free(struct session_ctx *ctx);
 int session_ctx_set_trusted(struct session_ctx *ctx, const uint8_t *keys, size_t n) WUR;
 /* Own Ed25519 public key (SESSION_PUBKEY_LEN bytes). */
 const uint8_t *session_ctx_public_key(const struct session_ctx *ctx);
+/* hs_key_find with the trusted keys: the cheap filter before any state or signature check. */
+int session_ctx_init_key(const struct session_ctx *ctx, const uint8_t *msg, size_t len);
 
 /*
  * New session as initiator with our NodeInfo payload (copied); writes the PING to send into

@@ -103,32 +103,39 @@ log "A's log: $((lines1 - lines0)) lines for 40000 forged datagrams"
 # rate-limited: at most a few lines per second per kind, nowhere near one per datagram
 [ $((lines1 - lines0)) -le 400 ] || fail "A's log grew by $((lines1 - lines0)) lines"
 
-# 4. handshake flood, 50,000 PINGs/s, from one stranger and then from random sources;
-# the trusted C connects to A meanwhile and the tunnel loses nothing
-for src in "-x 192.0.2.66" "-R"; do
-	name=flood${src#-}
-	name=$(echo "$name" | tr -cd 'a-zA-Z0-9')
+# 4. handshake flood, 50,000 PINGs/s, while the trusted C connects to A and the tunnel loses
+# nothing: (1) from one stranger, (2) from random sources: a third well-formed with a random
+# key hash (untrusted), a third replays of B's real PING, a third with the salt and key hash
+# of that PING and a bad signature (both copies of B's salt: replay); (3) from one stranger
+# that knows A's public key, so every PING matches the key hash (over its source's budget).
+pub=$(sed -n 's/.* Public key: \([0-9A-Za-z]*\)$/\1/p' "$T_DIR/a.log" | head -n 1)
+[ -n "$pub" ] || fail "A's public key not in its log"
+i=0
+for src in "-x 192.0.2.66" "-R" "-x 192.0.2.66 -P $pub -k badsig"; do
+	i=$((i + 1))
+	name=flood$i
+	case $i in 3) reasons=handshake-limited ;; *) reasons="handshake-untrusted replay" ;; esac
 	lines0=$(wc -l <"$T_DIR/a.log")
-	snapshot "${name}0"
+	snapshot "${name}a"
 	pinger "$name" b 10.9.0.1 12
-	t_spawn x "$name" "$FORGE" flood -t 192.0.2.1:3210 -c "$T_DIR/real.cap" $src -d 12 -s 5
+	t_spawn x "$name" "$FORGE" flood -t 192.0.2.1:3210 -c "$T_DIR/real.cap" $src -d 12 -s $i
 	sleep 2
 	t_node c --config "$T_DIR/c.net" $common --ip 10.9.0.3/24 -c 192.0.2.1
-	t_wait_ping 9 c 10.9.0.1 || fail "trusted C did not connect during the flood ($src)"
-	t_alive "$name" || fail "the flood ended before C connected ($src)"
-	log "C connected to A during the flood ($src)"
+	t_wait_ping 9 c 10.9.0.1 || fail "trusted C did not connect during flood $i ($src)"
+	t_alive "$name" || fail "flood $i ended before C connected"
+	log "C connected to A during flood $i ($src)"
 	lossless "$name"
 	t_wait 5 sh -c "! kill -0 $(t_pid "$name")"
 	cat "$T_DIR/$name.log" >&2
-	grep -q "^rate *[0-9]\{5\}" "$T_DIR/$name.log" || fail "flood rate below 10,000/s"
-	alive "the flood ($src)"
-	snapshot "${name}1"
-	grew "${name}0" "${name}1" handshake-limited
+	grep -q "^rate *[0-9]\{5\}" "$T_DIR/$name.log" || fail "flood $i below 10,000/s"
+	alive "flood $i"
+	snapshot "${name}b"
+	grew "${name}a" "${name}b" $reasons
 	lines1=$(wc -l <"$T_DIR/a.log")
-	log "A's log: $((lines1 - lines0)) lines during the flood ($src)"
+	log "A's log: $((lines1 - lines0)) lines during flood $i"
 	[ $((lines1 - lines0)) -le 400 ] || fail "A's log grew by $((lines1 - lines0)) lines"
 	t_stop c
-	t_ping b 10.9.0.1 3 || fail "tunnel broken after the flood"
+	t_ping b 10.9.0.1 3 || fail "tunnel broken after flood $i"
 done
 log "hostile ok"
 exit 0

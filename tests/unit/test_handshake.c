@@ -124,6 +124,15 @@ static void test_decode_vectors(void **state)
 	assert_int_equal(m.key_index, 1);
 	assert_int_equal(hs_decode(msg, n, other_pk, 1, &m), -EPERM);
 	assert_int_equal(hs_decode(msg, n, pk, 0, &m), -EPERM);
+	/* the cheap first step alone: same answers, and a cut message is malformed */
+	assert_int_equal(hs_key_find(msg, n, pk, 1), 0);
+	assert_int_equal(hs_key_find(msg, n, trusted2, 2), 1);
+	assert_int_equal(hs_key_find(msg, n, other_pk, 1), -EPERM);
+	assert_int_equal(hs_key_find(msg, 9, pk, 1), 0);
+	assert_int_equal(hs_key_find(msg, 8, pk, 1), -EBADMSG);
+	msg[0] = 0;
+	assert_int_equal(hs_key_find(msg, n, pk, 1), -EBADMSG);
+	msg[0] = 0xff;
 
 	n = unhex(msg, sizeof(msg), V_PONG);
 	assert_int_equal(hs_decode(msg, n, pk, 1, &m), 0);

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * hsguard.h - cheap filters for handshake messages from the network, run before any state
+ * is made or any signature checked: a per-source budget and a memory of recent salts.
+ *
+ * Both tables are fixed arrays indexed by a keyed hash (SipHash, key random per process),
+ * so a sender cannot aim at a slot, and an overwritten slot only ever forgets (lets a
+ * message through to the next filter), never blocks somebody else.
+ */
+#ifndef MESHVPN_HSGUARD_H
+#define MESHVPN_HSGUARD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "meshvpn/addr.h"
+
+#define HSGUARD_SOURCES 512    /* per-source budget slots */
+#define HSGUARD_PER_SOURCE 8   /* init messages examined per source address per tick */
+#define HSGUARD_SALTS 2048     /* recent (salt, key hash) pairs remembered */
+#define HSGUARD_SALT_TICKS 300 /* how long a salt stays tied to its first sender */
+#define HSGUARD_SALT_LEN 8     /* salt and key hash of an init message (PROTOCOL.md 2.2) */
+
+struct hsguard_source {
+	uint64_t tag; /* keyed hash of the IP address (not the port) */
+	int64_t tick;
+	uint32_t count;
+};
+
+struct hsguard_salt {
+	uint64_t tag; /* keyed hash of the salt and key hash */
+	uint64_t from; /* the source's tag */
+	int64_t tick;
+};
+
+struct hsguard {
+	uint8_t key[16];
+	struct hsguard_source src[HSGUARD_SOURCES];
+	struct hsguard_salt salt[HSGUARD_SALTS];
+};
+
+/* A fresh random key, tables empty. */
+void hsguard_init(struct hsguard *g);
+
+/* Counts one init message from a; false when a used up this tick's budget. */
+bool hsguard_source_ok(struct hsguard *g, const struct addr *a, int64_t tick);
+
+/*
+ * msg is an init message of at least 1 + HSGUARD_SALT_LEN bytes whose key hash matched.
+ * A legitimate sender never reuses a salt (every message built gets a fresh one), and its
+ * resends come from the same address; so false means a copy sent from another address:
+ * a replayed or forged message. Otherwise the pair is remembered as a's.
+ */
+bool hsguard_salt_ok(struct hsguard *g, const uint8_t *msg, const struct addr *a, int64_t tick);
+
+#endif

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* hsguard.c - per-source budget and salt memory for handshake messages (hsguard.h). */
+#include <sodium.h>
+#include <string.h>
+
+#include "meshvpn/hsguard.h"
+
+static uint64_t tag(const struct hsguard *g, const uint8_t *p, size_t n)
+{
+	uint8_t h[crypto_shorthash_BYTES];
+	uint64_t t;
+
+	crypto_shorthash(h, p, n, g->key);
+	memcpy(&t, h, sizeof(t));
+	return t | 1; /* 0 marks an empty slot */
+}
+
+void hsguard_init(struct hsguard *g)
+{
+	memset(g, 0, sizeof(*g));
+	randombytes_buf(g->key, sizeof(g->key));
+}
+
+bool hsguard_source_ok(struct hsguard *g, const struct addr *a, int64_t tick)
+{
+	uint64_t t = tag(g, a->ip, sizeof(a->ip));
+	struct hsguard_source *s = &g->src[t % HSGUARD_SOURCES];
+
+	if (s->tag != t || s->tick != tick) {
+		s->tag = t;
+		s->tick = tick;
+		s->count = 0;
+	}
+	if (s->count >= HSGUARD_PER_SOURCE)
+		return false;
+	s->count++;
+	return true;
+}
+
+bool hsguard_salt_ok(struct hsguard *g, const uint8_t *msg, const struct addr *a, int64_t tick)
+{
+	uint64_t t = tag(g, msg + 1, HSGUARD_SALT_LEN), from = tag(g, a->ip, sizeof(a->ip));
+	struct hsguard_salt *s = &g->salt[t % HSGUARD_SALTS];
+
+	if (s->tag == t && tick - s->tick < HSGUARD_SALT_TICKS)
+		return s->from == from;
+	s->tag = t;
+	s->from = from;
+	s->tick = tick;
+	return true;
+}

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* test_hsguard.c - per-source budget per tick, salts tied to their first sender. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "meshvpn/hsguard.h"
+
+static struct addr addr4(uint8_t last, uint16_t port)
+{
+	struct addr a = {.ip = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, last},
+			 .port = port};
+	return a;
+}
+
+static void test_source_budget(void **state)
+{
+	struct hsguard *g = *state;
+	struct addr a = addr4(1, 3210), a2 = addr4(1, 4000), b = addr4(2, 3210);
+
+	for (int i = 0; i < HSGUARD_PER_SOURCE; i++)
+		assert_true(hsguard_source_ok(g, i % 2 ? &a : &a2, 100));
+	/* the port does not matter: one address, one budget */
+	assert_false(hsguard_source_ok(g, &a, 100));
+	assert_false(hsguard_source_ok(g, &a2, 100));
+	/* another address has its own; the next tick starts afresh */
+	assert_true(hsguard_source_ok(g, &b, 100));
+	assert_true(hsguard_source_ok(g, &a, 101));
+}
+
+static void test_many_sources(void **state)
+{
+	struct hsguard *g = *state;
+	int refused = 0;
+
+	/* a flood from thousands of addresses: each gets its budget, none blocks another */
+	for (unsigned i = 0; i < 20000; i++) {
+		struct addr a = addr4(0, 1);
+		memcpy(a.ip + 12, &i, sizeof(i));
+		refused += !hsguard_source_ok(g, &a, 7);
+	}
+	assert_int_equal(refused, 0);
+}
+
+static void test_salt_copies(void **state)
+{
+	struct hsguard *g = *state;
+	struct addr a = addr4(1, 3210), b = addr4(2, 3210), c = addr4(3, 3210);
+	uint8_t m1[64], m2[64];
+
+	memset(m1, 0, sizeof(m1));
+	m1[0] = 0xff;
+	randombytes_buf(m1 + 1, HSGUARD_SALT_LEN);
+	memcpy(m2, m1, sizeof(m2));
+	m2[1] ^= 1;
+	assert_true(hsguard_salt_ok(g, m1, &a, 10));
+	/* resends from the same address pass, copies from elsewhere do not */
+	assert_true(hsguard_salt_ok(g, m1, &a, 11));
+	assert_false(hsguard_salt_ok(g, m1, &b, 11));
+	assert_false(hsguard_salt_ok(g, m1, &c, 10 + HSGUARD_SALT_TICKS - 1));
+	/* only the salt and key hash count (bytes 1..8), not the rest of the message */
+	m1[20] ^= 0x55;
+	assert_false(hsguard_salt_ok(g, m1, &b, 12));
+	assert_true(hsguard_salt_ok(g, m2, &b, 12));
+	/* forgotten after HSGUARD_SALT_TICKS: then tied to whoever comes next */
+	assert_true(hsguard_salt_ok(g, m1, &c, 10 + HSGUARD_SALT_TICKS));
+	assert_false(hsguard_salt_ok(g, m1, &a, 10 + HSGUARD_SALT_TICKS));
+}
+
+static void test_keyed(void **state)
+{
+	struct hsguard *g = *state, *h = malloc(sizeof(*h));
+
+	/* two guards hash differently: a sender cannot aim at a slot it computed offline */
+	assert_non_null(h);
+	hsguard_init(h);
+	assert_memory_not_equal(g->key, h->key, sizeof(g->key));
+	free(h);
+}
+
+static int setup(void **state)
+{
+	struct hsguard *g = malloc(sizeof(*g));
+
+	if (!g || sodium_init() < 0)
+		return -1;
+	hsguard_init(g);
+	*state = g;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	free(*state);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_source_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_sources, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_salt_copies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keyed, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
