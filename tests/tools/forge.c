@@ -6,13 +6,14 @@
  *	keeps the first N IPv4 UDP datagrams from SRC to DST:PORT seen on IFACE (AF_PACKET),
  *	IP header, UDP header and payload, as records "2-byte big-endian length, packet".
  *   forge attack -t DST:PORT [-c FILE] [-p PEER] [-x STRANGER]... [-k KINDS] [-o SOURCES]
- *		  [-n COUNT] [-r RATE] [-s SEED]
+ *		  [-n COUNT] [-r RATE] [-s SEED] [-M MAXLEN]
  *	COUNT forged datagrams at RATE per second, the kinds taken in turn: empty, short (1..40
  *	bytes), trunc (captured datagrams cut short), ff (0xFF and garbage, random length and
  *	now and then the largest datagram), garbage, flip (captured datagrams with 1..3 bits
  *	flipped), replay (captured datagrams unchanged). Sources alternate between PEER (with
  *	the port of the capture) and the strangers (-x, or random addresses in 198.18.0.0/15
- *	when none is given); -o peer or -o stranger uses only one of them.
+ *	when none is given); -o peer or -o stranger uses only one of them; -M caps the length
+ *	of ff and garbage datagrams (a flood of garbage, not of bandwidth).
  *   forge flood -t DST:PORT -d SECONDS [-c FILE] [-P PUBKEY] [-x STRANGER | -R] [-k KINDS]
  *		 [-r RATE] [-s SEED]
  *	handshake flood, 50,000 PINGs per second unless -r: badsig (a well-formed PING whose
@@ -39,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,6 +72,7 @@ struct tally {
 	unsigned long peer, stranger, bytes, failed;
 };
 
+static size_t max_len = MAX_DGRAM; /* attack -M: no datagram longer */
 static struct dgram cap[MAX_CAPTURE];
 static unsigned n_cap, n_ping;
 static unsigned ping_idx[MAX_CAPTURE];
@@ -216,7 +219,6 @@ static struct sockaddr_in target;
 static struct mmsghdr msgs[BATCH];
 static struct iovec iovs[BATCH][2];
 static uint8_t hdrs[BATCH][sizeof(struct iphdr) + sizeof(struct udphdr)];
-static uint8_t *bodies[BATCH];
 static unsigned n_msgs;
 static unsigned long send_errors;
 static uint8_t scratch[BATCH][MAX_DGRAM];
@@ -256,10 +258,10 @@ static void queue(uint32_t src, const void *hdr, size_t hlen, const uint8_t *bod
 	ip->id = htons(ip_id);
 	ip->frag_off = htons(frag_off);
 	ip->tot_len = htons((uint16_t)(sizeof(*ip) + hlen + blen));
-	memcpy(hdrs[i] + sizeof(*ip), hdr, hlen);
+	if (hlen)
+		memcpy(hdrs[i] + sizeof(*ip), hdr, hlen);
 	iovs[i][0] = (struct iovec){.iov_base = hdrs[i], .iov_len = sizeof(*ip) + hlen};
 	iovs[i][1] = (struct iovec){.iov_base = (void *)body, .iov_len = blen};
-	bodies[i] = (uint8_t *)body;
 	msgs[i].msg_hdr = (struct msghdr){.msg_name = &target, .msg_namelen = sizeof(target),
 					  .msg_iov = iovs[i], .msg_iovlen = 2};
 }
@@ -381,11 +383,13 @@ static long build(enum kind k, uint8_t *b)
 		case 1: len = MAX_DGRAM; break; /* longer than a node reads */
 		default: len = 1 + rnd() % 1400;
 		}
+		len = len > max_len ? max_len : len;
 		rnd_fill(b, len);
 		b[0] = 0xff;
 		return (long)len;
 	case K_GARBAGE:
 		len = rnd() % 32 ? 1 + rnd() % 1400 : NODE_MAX_DGRAM;
+		len = len > max_len ? max_len : len;
 		rnd_fill(b, len);
 		return (long)len;
 	case K_FLIP:
@@ -450,7 +454,11 @@ static void report(void)
 		       t->peer + t->stranger, t->peer, t->stranger, t->bytes);
 		total += t->peer + t->stranger;
 	}
-	printf("total        %8lu sent, %lu send errors\n", total, send_errors);
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	printf("total        %8lu sent, %lu send errors, %.2f s CPU\n", total, send_errors,
+	       (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+		       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
 }
 
 static int attack(int argc, char **argv)
@@ -461,7 +469,7 @@ static int attack(int argc, char **argv)
 	struct pace pc = {.rate = 10000};
 	int opt;
 
-	while ((opt = getopt(argc, argv, "t:c:p:x:k:o:n:r:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:c:p:x:k:o:n:r:s:M:")) != -1) {
 		switch (opt) {
 		case 't': dst = optarg; break;
 		case 'c': file = optarg; break;
@@ -474,6 +482,7 @@ static int attack(int argc, char **argv)
 		case 'x': add_stranger(optarg); break;
 		case 'k': kinds = optarg; break;
 		case 'o': sources = optarg; break;
+		case 'M': max_len = strtoul(optarg, NULL, 0); break;
 		case 'n': count = strtoul(optarg, NULL, 0); break;
 		case 'r': pc.rate = atof(optarg); break;
 		case 's': rng = strtoull(optarg, NULL, 0); break;
@@ -523,7 +532,8 @@ static int attack(int argc, char **argv)
 	return 0;
 usage:
 	fprintf(stderr, "usage: forge attack -t DST:PORT [-c FILE] [-p PEER] [-x STRANGER]... "
-			"[-k KINDS] [-o both|peer|stranger] [-n COUNT] [-r RATE] [-s SEED]\n");
+			"[-k KINDS] [-o both|peer|stranger] [-n COUNT] [-r RATE] [-s SEED] "
+			"[-M MAXLEN]\n");
 	return 2;
 }
 
