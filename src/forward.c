@@ -348,6 +348,14 @@ static void handle_init(struct node *n, struct buf *b, const struct addr *src)
 	}
 	if (hub_source_blocked(n, src))
 		return; /* counted by the hub; no crypto work at all */
+	/* a PING that made a state before, replayed from its sender's (spoofed) address */
+	uint8_t head[1 + HSGUARD_SALT_LEN];
+	memcpy(head, buf_data(b), sizeof(head)); /* b becomes the reply */
+	if (hsguard_salt_used(&n->hsguard, head, n->now)) {
+		count_invalid(n, STATS_INV_REPLAY, len);
+		log_rl(LOG_DEBUG, "Ignoring a handshake from %s: a replay", addr_format(src, as));
+		return;
+	}
 	/*
 	 * Bounded work for senders nobody vouched for yet: a signature check costs ~50 us,
 	 * a pending state memory; the answers per second are limited (no amplification).
@@ -368,6 +376,7 @@ static void handle_init(struct node *n, struct buf *b, const struct addr *src)
 	r = session_handle(s, b, &ev);
 	if (r == SESSION_REPLY && pending_add(n, src, s, true, &pd) == 0) {
 		n->new_responders++;
+		hsguard_salt_use(&n->hsguard, head, n->now);
 		log_debug("Handshake from %s", addr_format(src, as));
 		stats_count(&pd->traffic.in, len);
 		send_raw(n, b, src, &pd->traffic);

@@ -47,5 +47,29 @@ bool hsguard_salt_ok(struct hsguard *g, const uint8_t *msg, const struct addr *a
 	s->tag = t;
 	s->from = from;
 	s->tick = tick;
+	s->used = false;
 	return true;
+}
+
+static struct hsguard_salt *salt_slot(const struct hsguard *g, const uint8_t *msg, int64_t tick)
+{
+	uint64_t t = tag(g, msg + 1, HSGUARD_SALT_LEN);
+	const struct hsguard_salt *s = &g->salt[t % HSGUARD_SALTS];
+
+	return s->tag == t && tick - s->tick < HSGUARD_SALT_TICKS ? (struct hsguard_salt *)s : NULL;
+}
+
+void hsguard_salt_use(struct hsguard *g, const uint8_t *msg, int64_t tick)
+{
+	struct hsguard_salt *s = salt_slot(g, msg, tick);
+
+	if (s)
+		s->used = true;
+}
+
+bool hsguard_salt_used(const struct hsguard *g, const uint8_t *msg, int64_t tick)
+{
+	const struct hsguard_salt *s = salt_slot(g, msg, tick);
+
+	return s && s->used;
 }

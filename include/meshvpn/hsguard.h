@@ -31,6 +31,7 @@ struct hsguard_salt {
 	uint64_t tag; /* keyed hash of the salt and key hash */
 	uint64_t from; /* the source's tag */
 	int64_t tick;
+	bool used;     /* a responder state was made from it */
 };
 
 struct hsguard {
@@ -52,5 +53,14 @@ bool hsguard_source_ok(struct hsguard *g, const struct addr *a, int64_t tick);
  * a replayed or forged message. Otherwise the pair is remembered as a's.
  */
 bool hsguard_salt_ok(struct hsguard *g, const uint8_t *msg, const struct addr *a, int64_t tick);
+
+/*
+ * A responder state was made from msg (its first 1 + HSGUARD_SALT_LEN bytes): the same
+ * message again, with no state to take it, is a replay (the initiator sends its PING anew
+ * only while its state waits for our PONG, and that state then takes it).
+ */
+void hsguard_salt_use(struct hsguard *g, const uint8_t *msg, int64_t tick);
+/* True when hsguard_salt_use() saw msg's salt and key hash within HSGUARD_SALT_TICKS. */
+bool hsguard_salt_used(const struct hsguard *g, const uint8_t *msg, int64_t tick);
 
 #endif

@@ -88,6 +88,9 @@ snapshot r1
 log "replay: $(grep '^replay' "$T_DIR/replay.out"); device rx $rx0 -> $rx1"
 grew r0 r1 replay
 [ "$rx1" -eq "$rx0" ] || fail "replayed DATA reached A's device ($rx0 -> $rx1 packets)"
+# B's replayed PING made no handshake state for B's address (whose failure would fire the
+# peer-disconnected hook for a peer that is still there)
+t_log_has a "Handshake with 192.0.2.2:3210 failed" && fail "a replayed PING made a handshake"
 t_ping b 10.9.0.1 3 || fail "tunnel broken by the replays"
 
 # 3. every kind of garbage, from B's address and from strangers, while pinging both ways

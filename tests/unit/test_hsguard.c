@@ -71,6 +71,29 @@ static void test_salt_copies(void **state)
 	assert_false(hsguard_salt_ok(g, m1, &a, 10 + HSGUARD_SALT_TICKS));
 }
 
+static void test_salt_used(void **state)
+{
+	struct hsguard *g = *state;
+	struct addr a = addr4(1, 3210);
+	uint8_t m[16] = {0xff, 1, 2, 3, 4, 5, 6, 7, 8}, other[16] = {0xff, 9};
+
+	/* unknown or merely seen salts are not used; use needs the slot to hold the salt */
+	assert_false(hsguard_salt_used(g, m, 5));
+	hsguard_salt_use(g, m, 5);
+	assert_false(hsguard_salt_used(g, m, 5));
+	assert_true(hsguard_salt_ok(g, m, &a, 5));
+	assert_false(hsguard_salt_used(g, m, 5));
+	hsguard_salt_use(g, m, 5);
+	assert_true(hsguard_salt_used(g, m, 6));
+	assert_false(hsguard_salt_used(g, other, 6));
+	/* still tied to its sender, and forgotten with the rest */
+	assert_true(hsguard_salt_ok(g, m, &a, 7));
+	assert_true(hsguard_salt_used(g, m, 7));
+	assert_false(hsguard_salt_used(g, m, 5 + HSGUARD_SALT_TICKS));
+	assert_true(hsguard_salt_ok(g, m, &a, 5 + HSGUARD_SALT_TICKS));
+	assert_false(hsguard_salt_used(g, m, 5 + HSGUARD_SALT_TICKS));
+}
+
 static void test_keyed(void **state)
 {
 	struct hsguard *g = *state, *h = malloc(sizeof(*h));
@@ -105,6 +128,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_source_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_sources, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_salt_copies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_salt_used, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keyed, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
