@@ -416,21 +416,28 @@ static bool init_plausible(struct node *n, struct buf *b, const struct addr *src
 	const uint8_t *m = buf_data(b);
 	int r = session_ctx_init_key(n->sctx, m, b->len);
 
+	if (r == -EPERM) {
+		count_invalid(n, STATS_INV_HS_UNTRUSTED, b->len);
+		log_rl(LOG_INFO, "Ignoring a handshake from %s: untrusted key",
+		       addr_format(src, as));
+		return false;
+	}
 	if (r < 0) {
-		count_invalid(n, reason(r, true), b->len);
-		log_rl(LOG_DEBUG, "Ignoring a handshake from %s: %s", addr_format(src, as),
-		       r == -EPERM ? "untrusted key" : "truncated");
+		count_invalid(n, STATS_INV_HS_MALFORMED, b->len);
+		log_rl(LOG_DEBUG, "Ignoring a handshake from %s: truncated", addr_format(src, as));
 		return false;
 	}
 	if (!hsguard_salt_ok(&n->hsguard, m, src, n->now)) {
 		count_invalid(n, STATS_INV_REPLAY, b->len);
-		log_rl(LOG_DEBUG, "Ignoring a handshake from %s: a copy of another's", addr_format(src, as));
+		log_rl(LOG_DEBUG, "Ignoring a handshake from %s: a copy of another's",
+		       addr_format(src, as));
 		return false;
 	}
 	if (!hsguard_source_ok(&n->hsguard, src, n->now)) {
 		count_invalid(n, STATS_INV_HS_LIMITED, b->len);
 		n->refused_handshakes++;
-		log_rl(LOG_DEBUG, "Ignoring a handshake from %s: too many from it", addr_format(src, as));
+		log_rl(LOG_DEBUG, "Ignoring a handshake from %s: too many from it",
+		       addr_format(src, as));
 		return false;
 	}
 	return true;

@@ -80,13 +80,15 @@ for r in $(seq 1 "$REPS"); do
 			echo '"sum_received": { "bits_per_second": 0 }' >"$T_DIR/iperf.json"
 			sleep "$SECS"
 		else
-			ip netns exec "$(ns b)" $TS0 iperf3 -c 10.9.0.1 -t "$SECS" -J >"$T_DIR/iperf.json" 2>&1
+			ip netns exec "$(ns b)" $TS0 iperf3 -c 10.9.0.1 -t "$SECS" -J \
+				>"$T_DIR/iperf.json" 2>&1
 		fi
 		wait $ppid
 		c1=$(cpu)
 		[ -n "$apid" ] && wait "$apid"
-		mbit=$(sed -n '/"sum_received"/,/}/s/.*"bits_per_second":[[:space:]]*\([0-9.e+]*\).*/\1/p' \
-			"$T_DIR/iperf.json" | awk '{printf "%.0f", $1 / 1e6}')
+		bps='s/.*"bits_per_second":[[:space:]]*\([0-9.e+]*\).*/\1/p'
+		mbit=$(sed -n "/\"sum_received\"/,/}/$bps" "$T_DIR/iperf.json" |
+			awk '{printf "%.0f", $1 / 1e6}')
 		loss=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$T_DIR/ping.out")
 		rtt=$(sed -n 's|.* = [0-9.]*/\([0-9.]*\)/.*|\1|p' "$T_DIR/ping.out")
 		sent=$(sed -n 's/^total *\([0-9]*\) sent.*/\1/p' "$T_DIR/attack.out" 2>/dev/null)
@@ -110,8 +112,9 @@ for c in $CONDS; do
 	awk -v c="$c" -v base="$base" -v med="$1" -v lo="$2" -v hi="$3" \
 		'$2 == c {n++; l += $4; t += $5; u += $6; s += $7; f += $8}
 		END {
-			printf "| %s | %d (%d..%d) | %+.1f%% | %.1f%% | %.2f | %.0f | %d | %.0f |\n", c,
-				med, lo, hi, base ? 100 * (med - base) / base : 0, l / n, t / n, u / n,
-				s / n, f / n
+			printf "| %s | %d (%d..%d) | %+.1f%% | %.1f%% " \
+				"| %.2f | %.0f | %d | %.0f |\n",
+				c, med, lo, hi, base ? 100 * (med - base) / base : 0, l / n,
+				t / n, u / n, s / n, f / n
 		}' "$T_DIR/results"
 done

@@ -21,20 +21,17 @@ for n in a b c; do
 done
 common="-t tun -d mv%d -l 3210 -m router --no-port-forwarding -p hostile-input -v"
 ctl() { "$MESHVPN" ctl --socket "$T_DIR/$1.sock" stats --json; }
-# reason NODE NAME: A's count of invalid datagrams for one reason
-reason() {
-	ctl "$1" | sed -n 's/.*"invalid-reasons":{\([^}]*\)}.*/\1/p' | tr ',' '\n' |
-		sed -n "s/^\"$2\":\([0-9]*\)$/\1/p"
-}
 snapshot() { ctl a >"$T_DIR/stats-$1.json" || fail "ctl stats ($1)"; }
 # grew BEFORE AFTER NAME...: every named reason is higher in AFTER than in BEFORE
 grew() {
 	_b=$1 _a=$2
 	shift 2
 	for r in "$@"; do
-		v0=$(sed -n "s/.*\"invalid-reasons\":{[^}]*\"$r\":\([0-9]*\).*/\1/p" "$T_DIR/stats-$_b.json")
-		v1=$(sed -n "s/.*\"invalid-reasons\":{[^}]*\"$r\":\([0-9]*\).*/\1/p" "$T_DIR/stats-$_a.json")
-		[ -n "$v0" ] && [ -n "$v1" ] || { cat "$T_DIR/stats-$_a.json" >&2; fail "no reason $r"; }
+		_re="s/.*\"invalid-reasons\":{[^}]*\"$r\":\([0-9]*\).*/\1/p"
+		v0=$(sed -n "$_re" "$T_DIR/stats-$_b.json")
+		v1=$(sed -n "$_re" "$T_DIR/stats-$_a.json")
+		[ -n "$v0" ] && [ -n "$v1" ] ||
+			{ cat "$T_DIR/stats-$_a.json" >&2; fail "no reason $r"; }
 		log "$r: $v0 -> $v1"
 		[ "$v1" -gt "$v0" ] || fail "reason $r did not grow ($v0 -> $v1)"
 	done
@@ -49,7 +46,13 @@ pinger() {
 # lossless NAME: the pinger finished and every reply came
 lossless() {
 	eval "wait \$PING_$1" || { cat "$T_DIR/$1.ping" >&2; fail "pings lost during $1"; }
-	grep -q " 0% packet loss" "$T_DIR/$1.ping" || { cat "$T_DIR/$1.ping" >&2; fail "loss in $1"; }
+	grep -q " 0% packet loss" "$T_DIR/$1.ping" ||
+		{
+			cat "$T_DIR/$1.ping" >&2
+			log "$(rcvbuf_errors)"
+			ctl a >&2
+			fail "loss in $1"
+		}
 	log "$1: $(grep 'packets transmitted' "$T_DIR/$1.ping")"
 }
 # logged LINES0 T0 WHAT: A's log grew by at most 60 lines per second since T0 (5 per second
@@ -58,6 +61,11 @@ logged() {
 	_l=$(($(wc -l <"$T_DIR/a.log") - $1)) _s=$(($(date +%s) - $2 + 1))
 	log "A's log: $_l lines in $_s s during $3"
 	[ "$_l" -le $((60 * _s)) ] || fail "A's log grew by $_l lines in $_s s during $3"
+}
+# the kernel's count of datagrams A's socket had no room for (the node not scheduled)
+rcvbuf_errors() {
+	ip netns exec "$(ns a)" nstat -az UdpRcvbufErrors Udp6RcvbufErrors 2>/dev/null |
+		awk '/RcvbufErrors/ {printf "%s %s ", $1, $2}'
 }
 alive() { for n in a b; do t_alive "$n" || fail "node $n died during $1"; done; }
 

@@ -647,7 +647,8 @@ static int flood(int argc, char **argv)
 	return 0;
 usage:
 	fprintf(stderr, "usage: forge flood -t DST:PORT -d SECONDS [-c FILE] [-P PUBKEY] "
-			"(-x STRANGER | -R) [-k badsig,unsigned,ping-replay] [-r RATE] [-s SEED]\n");
+			"(-x STRANGER | -R) [-k badsig,unsigned,ping-replay] [-r RATE] "
+			"[-s SEED]\n");
 	return 2;
 }
 
