@@ -59,7 +59,8 @@ WSP_OBJS := $(WSP_SRCS:wsproxy/%.c=$(OBJ)/wsproxy/%.o)
 # the same as an archive, for unit tests of the proxy's modules (test_wsproxy_*.c)
 WSPA := $(BUILD)/libwsproxy.a
 # test tools linked with the project's modules (the plain ones are built by their scripts)
-TOOLS := $(BUILD)/tools/wsdrive $(BUILD)/tools/mgmtabuse $(BUILD)/tools/promparse
+TOOLS := $(BUILD)/tools/wsdrive $(BUILD)/tools/mgmtabuse $(BUILD)/tools/promparse \
+	$(BUILD)/tools/peersim
 
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TESTS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
