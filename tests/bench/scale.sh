@@ -12,12 +12,14 @@
 #   (c) one peer advertising LEARN addresses (20 peer entries per NODE_INFO, once a second):
 #       the node's peer and pending counts (management socket) and RSS over time
 # usage: sudo tests/bench/scale.sh [SECS] (phase length, default 15; needs make all tools)
-# Environment: WINDOW (default 256), LEARN (default 2000), PEERS (default "10 100").
+# Environment: WINDOW (default 256), LEARN (default 2000), PEERS (default "10 100"),
+# PHASES (default "a b c").
 . "$(dirname "$0")/../integration/lib.sh"
 SECS=${1:-15}
 WINDOW=${WINDOW:-256}
 LEARN=${LEARN:-2000}
 PEERS=${PEERS:-"10 100"}
+PHASES=${PHASES:-"a b c"}
 PEERSIM=${MESHVPN_TOOLS:-$(cd "$(dirname "$0")/../.." && pwd)/build/tools}/peersim
 PW=scale-bench
 SOCK=""
@@ -69,57 +71,65 @@ sim_wait() {
 	[ -n "$RESULT" ] || fail "peersim $1: no result"
 }
 
-# ---- (a) RSS with N peers ----
-start_node idle
-sleep 3
-out "a peers=0 $(mem)"
-for np in $PEERS; do
-	start_node "stay$np"
-	sim "stay$np" -s 192.0.2.10 -S 200 -t "$SECS" -m stay -N "$np" -d 1 -o 10.77.0.0 \
-		-D 10.77.0.1
-	sleep $((SECS - 2))
-	peers=$(stats | json_num peers)
-	m=$(mem)
-	sim_wait "stay$np"
-	out "a peers=$np node_peers=$peers $m sim: $RESULT"
-done
+# (a) RSS with 0 and N peers
+phase_a() {
+	start_node idle
+	sleep 3
+	out "a peers=0 $(mem)"
+	for np in $PEERS; do
+		start_node "stay$np"
+		sim "stay$np" -s 192.0.2.10 -S 200 -t "$SECS" -m stay -N "$np" -d 1 -o 10.77.0.0 \
+			-D 10.77.0.1
+		sleep $((SECS - 2))
+		peers=$(stats | json_num peers)
+		m=$(mem)
+		sim_wait "stay$np"
+		out "a peers=$np node_peers=$peers $m sim: $RESULT"
+	done
+}
 
-# ---- (b) handshakes per second ----
-start_node rate
-hz=$(getconf CLK_TCK)
-c0=$(cpu_ticks)
-sim rate -s 192.0.2.10 -S 200 -t "$SECS" -m rate -W "$WINDOW"
-sim_wait rate
-c1=$(cpu_ticks)
-conf=$(echo "$RESULT" | sed -n 's/.* confirmed=\([0-9]*\).*/\1/p')
-t=$(echo "$RESULT" | sed -n 's/^t=\([0-9.]*\).*/\1/p')
-refused=$(stats | json_num refused-handshakes)
-awk -v n="$conf" -v t="$t" -v c=$((c1 - c0)) -v hz="$hz" -v ref="$refused" 'BEGIN {
-	cs = c / hz
-	printf "b handshakes=%d in %.1f s: %.0f/s; node cpu %.2f s (%.0f%% of a core)", n, t,
-	    n / t, cs, 100 * cs / t
-	if (n > 0 && cs > 0)
-		printf "; %.0f us cpu each = %.0f/s per core", 1e6 * cs / n, n / cs
-	printf "; refused by the limits %d\n", ref
-}'
-out "b $(mem) sim: $RESULT"
+# (b) handshakes per second, and the node's CPU time for them
+phase_b() {
+	start_node rate
+	hz=$(getconf CLK_TCK)
+	c0=$(cpu_ticks)
+	sim rate -s 192.0.2.10 -S 200 -t "$SECS" -m rate -W "$WINDOW"
+	sim_wait rate
+	c1=$(cpu_ticks)
+	conf=$(echo "$RESULT" | sed -n 's/.* confirmed=\([0-9]*\).*/\1/p')
+	t=$(echo "$RESULT" | sed -n 's/^t=\([0-9.]*\).*/\1/p')
+	refused=$(stats | json_num refused-handshakes)
+	awk -v n="$conf" -v t="$t" -v c=$((c1 - c0)) -v hz="$hz" -v ref="$refused" 'BEGIN {
+		cs = c / hz
+		printf "b handshakes=%d in %.1f s: %.0f/s; node cpu %.2f s (%.0f%% of a core)",
+		    n, t, n / t, cs, 100 * cs / t
+		if (n > 0 && cs > 0)
+			printf "; %.0f us cpu each = %.0f/s per core", 1e6 * cs / n, n / cs
+		printf "; refused by the limits %d\n", ref
+	}'
+	out "b $(mem) sim: $RESULT"
+}
 
-# ---- (c) learnt addresses ----
-start_node learn
-sim learn -s 192.0.2.10 -t "$SECS" -m learn -L "$LEARN" -A 1 -l 192.0.2.2
-s=1
-maxpend=0
-while [ $s -lt "$SECS" ]; do
-	sleep 1
-	st=$(stats)
-	pend=$(echo "$st" | json_num pending-handshakes)
-	[ "${pend:-0}" -gt $maxpend ] && maxpend=$pend
-	[ $((s % 5)) = 0 ] && out "c t=$s peers=$(echo "$st" | json_num peers) pending=$pend" \
-		"$(mem)"
-	s=$((s + 1))
+# (c) a peer advertising LEARN addresses: peers/pending every 5 s, the peak of pending
+phase_c() {
+	start_node learn
+	sim learn -s 192.0.2.10 -t "$SECS" -m learn -L "$LEARN" -A 1 -l 192.0.2.2
+	s=1 maxpend=0
+	while [ $s -lt "$SECS" ]; do
+		sleep 1
+		st=$(stats)
+		pend=$(echo "$st" | json_num pending-handshakes)
+		[ "${pend:-0}" -gt $maxpend ] && maxpend=$pend
+		[ $((s % 5)) = 0 ] &&
+			out "c t=$s peers=$(echo "$st" | json_num peers) pending=$pend $(mem)"
+		s=$((s + 1))
+	done
+	sim_wait learn
+	out "c advertised=$LEARN max-pending=$maxpend $(mem) sim: $RESULT"
+}
+
+for p in $PHASES; do
+	"phase_$p"
 done
-sim_wait learn
-out "c advertised=$LEARN max-pending=$maxpend $(mem)" \
-	"sim: $RESULT"
 t_stop node
 exit 0
