@@ -78,7 +78,7 @@ phase_a() {
 	out "a peers=0 $(mem)"
 	for np in $PEERS; do
 		start_node "stay$np"
-		sim "stay$np" -s 192.0.2.10 -S 200 -t "$SECS" -m stay -N "$np" -d 1 -o 10.77.0.0 \
+		sim "stay$np" -s 192.0.2.10 -S 200 -t "$SECS" -m stay -N "$np" -d "${PPS:-1}" -o 10.77.0.0 \
 			-D 10.77.0.1
 		sleep $((SECS - 2))
 		peers=$(stats | json_num peers)
