@@ -108,8 +108,8 @@ static int open_socket(unsigned idx)
 
 	if (fd < 0)
 		die("socket");
-	sa.sin_addr.s_addr = src_ip.s_addr ? htonl(ntohl(src_ip.s_addr) + src_next++ % src_count)
-					   : 0;
+	sa.sin_addr.s_addr =
+	    src_ip.s_addr ? htonl(ntohl(src_ip.s_addr) + src_next++ % src_count) : 0;
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		die("bind");
 	struct epoll_event e = {.events = EPOLLIN, .data.u32 = idx};
@@ -412,9 +412,10 @@ static void report(const char *what, double t0, double t)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: peersim -k PASSWORD -n NODE_IP:PORT [-s SRC_IP [-S COUNT]] [-t SECS]"
-			" -m stay|rate|learn [-N PEERS] [-W WINDOW] [-d PPS -o NET -D NODE_IP]"
-			" [-I SECS] [-L ADDRS -A PER_ENTRY -l IP]\n");
+	fprintf(stderr,
+		"usage: peersim -k PASSWORD -n NODE_IP:PORT [-s SRC_IP [-S COUNT]] [-t SECS]"
+		" -m stay|rate|learn [-N PEERS] [-W WINDOW] [-d PPS -o NET -D NODE_IP]"
+		" [-I SECS] [-L ADDRS -A PER_ENTRY -l IP]\n");
 	exit(2);
 }
 
@@ -436,22 +437,53 @@ int main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "k:n:s:S:t:m:N:W:d:o:D:I:L:A:l:")) != -1) {
 		switch (c) {
-		case 'k': password = optarg; break;
-		case 'n': node = optarg; break;
-		case 's': src_ip.s_addr = htonl(parse_ip4(optarg)); break;
-		case 'S': src_count = (unsigned)atoi(optarg); break;
-		case 't': secs = atof(optarg); break;
-		case 'm': mode = optarg; break;
-		case 'N': peers = (unsigned)atoi(optarg); break;
-		case 'W': window = (unsigned)atoi(optarg); break;
-		case 'd': data_pps = atof(optarg); break;
-		case 'o': overlay_net = parse_ip4(optarg); break;
-		case 'D': node_overlay = parse_ip4(optarg); break;
-		case 'I': ni_secs = atof(optarg); break;
-		case 'L': learn_addrs = (unsigned)atoi(optarg); break;
-		case 'A': learn_per_entry = (unsigned)atoi(optarg); break;
-		case 'l': learn_ip.s_addr = htonl(parse_ip4(optarg)); break;
-		default: usage();
+		case 'k':
+			password = optarg;
+			break;
+		case 'n':
+			node = optarg;
+			break;
+		case 's':
+			src_ip.s_addr = htonl(parse_ip4(optarg));
+			break;
+		case 'S':
+			src_count = (unsigned)atoi(optarg);
+			break;
+		case 't':
+			secs = atof(optarg);
+			break;
+		case 'm':
+			mode = optarg;
+			break;
+		case 'N':
+			peers = (unsigned)atoi(optarg);
+			break;
+		case 'W':
+			window = (unsigned)atoi(optarg);
+			break;
+		case 'd':
+			data_pps = atof(optarg);
+			break;
+		case 'o':
+			overlay_net = parse_ip4(optarg);
+			break;
+		case 'D':
+			node_overlay = parse_ip4(optarg);
+			break;
+		case 'I':
+			ni_secs = atof(optarg);
+			break;
+		case 'L':
+			learn_addrs = (unsigned)atoi(optarg);
+			break;
+		case 'A':
+			learn_per_entry = (unsigned)atoi(optarg);
+			break;
+		case 'l':
+			learn_ip.s_addr = htonl(parse_ip4(optarg));
+			break;
+		default:
+			usage();
 		}
 	}
 	if (!password || !node || !mode || !src_count || !learn_per_entry ||
