@@ -13,7 +13,7 @@
 #       the node's peer and pending counts (management socket) and RSS over time
 # usage: sudo tests/bench/scale.sh [SECS] (phase length, default 15; needs make all tools)
 # Environment: WINDOW (default 256), LEARN (default 2000), PEERS (default "10 100"),
-# PHASES (default "a b c").
+# PHASES (default "a b c"), PPS (echo requests per second per peer in (a), default 1).
 . "$(dirname "$0")/../integration/lib.sh"
 SECS=${1:-15}
 WINDOW=${WINDOW:-256}
@@ -115,11 +115,11 @@ phase_c() {
 	start_node learn
 	sim learn -s 192.0.2.10 -t "$SECS" -m learn -L "$LEARN" -A 1 -l 192.0.2.2
 	s=1 maxpend=0
-	while [ $s -lt "$SECS" ]; do
+	while [ "$s" -lt "$SECS" ]; do
 		sleep 1
 		st=$(stats)
 		pend=$(echo "$st" | json_num pending-handshakes)
-		[ "${pend:-0}" -gt $maxpend ] && maxpend=$pend
+		[ "${pend:-0}" -gt "$maxpend" ] && maxpend=$pend
 		[ $((s % 5)) = 0 ] &&
 			out "c t=$s peers=$(echo "$st" | json_num peers) pending=$pend $(mem)"
 		s=$((s + 1))
