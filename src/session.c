@@ -27,7 +27,7 @@ struct session {
 	bool dead; /* a fatal error or timeout happened */
 	bool has_rotation;
 	uint8_t algo;
-	struct handshake hs;
+	struct handshake *hs; /* while has_hs: allocated apart, ~2.4 KB an established peer lacks */
 	struct frame_core core; /* valid when established && !plain */
 	struct rotate rot;
 	uint8_t *peer_payload;
@@ -111,9 +111,15 @@ static int session_alloc(struct session_ctx *ctx, const uint8_t *payload, size_t
 	if (!s)
 		return -ENOMEM;
 	s->ctx = ctx;
-	ret = hs_init(&s->hs, &ctx->hs, payload, len);
+	s->hs = malloc(sizeof(*s->hs));
+	if (!s->hs) {
+		free(s);
+		return -ENOMEM;
+	}
+	ret = hs_init(s->hs, &ctx->hs, payload, len);
 	if (ret) {
-		hs_free(&s->hs);
+		hs_free(s->hs);
+		free(s->hs);
 		free(s);
 		return ret;
 	}
@@ -130,7 +136,7 @@ int session_new_initiator(struct session_ctx *ctx, const uint8_t *payload, size_
 	if (ret)
 		return ret;
 	buf_reset(out, SESSION_HEADROOM);
-	ret = hs_start(&(*s)->hs, out);
+	ret = hs_start((*s)->hs, out);
 	if (ret) {
 		session_free(*s);
 		*s = NULL;
@@ -146,8 +152,11 @@ int session_new_responder(struct session_ctx *ctx, const uint8_t *payload, size_
 
 static void drop_hs(struct session *s)
 {
-	if (s->has_hs)
-		hs_free(&s->hs);
+	if (s->has_hs) {
+		hs_free(s->hs); /* wipes it */
+		free(s->hs);
+		s->hs = NULL;
+	}
 	s->has_hs = false;
 }
 
@@ -184,13 +193,13 @@ static int complete(struct session *s, struct buf *b, struct session_event *ev)
 	struct rotate_action act;
 	int ret = 0;
 
-	s->initiator = s->hs.initiator;
-	s->algo = s->hs.algo;
-	s->plain = !hs_take_core(&s->hs, &s->core);
-	s->peer_payload = hs_take_peer_payload(&s->hs, &s->peer_payload_len);
-	memcpy(s->peer_pk, s->hs.peer_pk, SESSION_PUBKEY_LEN);
+	s->initiator = s->hs->initiator;
+	s->algo = s->hs->algo;
+	s->plain = !hs_take_core(s->hs, &s->core);
+	s->peer_payload = hs_take_peer_payload(s->hs, &s->peer_payload_len);
+	memcpy(s->peer_pk, s->hs->peer_pk, SESSION_PUBKEY_LEN);
 	s->established = true;
-	if (hs_closing(&s->hs))
+	if (hs_closing(s->hs))
 		drop_hs(s);
 
 	ev->kind = SESSION_ESTABLISHED;
@@ -228,7 +237,7 @@ static int handle_init(struct session *s, struct buf *b, struct session_event *e
 		return -ENOENT;
 	/* The reply is written over the request, after hs_handle has consumed it. */
 	buf_reset(b, SESSION_HEADROOM);
-	ret = hs_handle(&s->hs, msg, len, b);
+	ret = hs_handle(s->hs, msg, len, b);
 	if (ret < 0) {
 		b->len = 0;
 		if (ret == HS_E_FATAL) {
@@ -292,7 +301,7 @@ int session_handle(struct session *s, struct buf *b, struct session_event *ev)
 	}
 	if (unlikely(!s->established)) {
 		/* no session key yet; but it tells a responder that its PENG got lost */
-		if (s->has_hs && hs_nudge(&s->hs, b) == HS_REPLY) {
+		if (s->has_hs && hs_nudge(s->hs, b) == HS_REPLY) {
 			ev->kind = SESSION_REPLY;
 			return SESSION_REPLY;
 		}
@@ -328,8 +337,8 @@ int session_tick(struct session *s, struct buf *out)
 	if (s->established && !s->plain)
 		frame_tick(&s->core);
 	if (s->has_hs) {
-		ret = hs_tick(&s->hs, out);
-		if (hs_closing(&s->hs))
+		ret = hs_tick(s->hs, out);
+		if (hs_closing(s->hs))
 			drop_hs(s);
 		if (ret < 0) {
 			s->dead = !s->established;
