@@ -417,6 +417,9 @@ int config_build(struct config *out, const struct cli *cli, struct config_error 
 		r = name_from_path(out, cli->config_path, err);
 	if (r == 0)
 		r = config_validate(out, err);
+	/* refused here (--strict-perms); the warning is the caller's to log */
+	if (r == 0 && config_check_perms(out, err) < 0)
+		r = -EACCES;
 	if (r < 0)
 		config_free(out);
 	return r;

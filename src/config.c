@@ -96,6 +96,7 @@ void config_free(struct config *cfg)
 			break; /* nothing allocated */
 		}
 	}
+	free(cfg->exposed_file);
 	config_layer_init(cfg);
 }
 

@@ -11,6 +11,7 @@
 #include "meshvpn/beacon_cmd.h"
 #include "meshvpn/cli.h"
 #include "meshvpn/config.h"
+#include "meshvpn/config_load.h"
 #include "meshvpn/ctl.h"
 #include "meshvpn/daemon.h"
 #include "meshvpn/keys.h"
@@ -60,6 +61,8 @@ static int cmd_run(const struct cli *cli)
 		goto out;
 	}
 	log_info("meshvpn %s starting", MESHVPN_VERSION);
+	if (config_check_perms(&cfg, &err) == 1)
+		log_warn("%s", err.msg);
 	if (node_new(&cfg, &node) == 0) {
 		if (daemon_ready(&d) == 0 && node_run(node) == 0)
 			status = EXIT_SUCCESS;
