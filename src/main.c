@@ -143,6 +143,7 @@ int main(int argc, char **argv)
 		cli_free(&cli);
 		return EXIT_USAGE;
 	}
+	cli_scrub(&cli);
 	if (cli.help) {
 		cli_print_help(stdout);
 		status = EXIT_SUCCESS;
