@@ -58,15 +58,14 @@ static int PRINTF(3, 4) fail(struct config_error *err, int code, const char *fmt
 
 static int set_str(char **dst, const char *v, bool secret)
 {
-	char *c = strdup(v);
+	char *c = secret ? config_secret_dup(v) : strdup(v);
 
 	if (!c)
 		return -ENOMEM;
-	if (*dst) {
-		if (secret)
-			sodium_memzero(*dst, strlen(*dst));
+	if (secret)
+		config_secret_free(*dst);
+	else
 		free(*dst);
-	}
 	*dst = c;
 	return 0;
 }
@@ -401,10 +400,7 @@ void cli_free(struct cli *cli)
 	if (!cli)
 		return;
 	free(cli->config_path);
-	if (cli->genkey_password) {
-		sodium_memzero(cli->genkey_password, strlen(cli->genkey_password));
-		free(cli->genkey_password);
-	}
+	config_secret_free(cli->genkey_password);
 	config_free(&cli->layer);
 	memset(cli, 0, sizeof(*cli));
 }

@@ -131,6 +131,14 @@ struct config {
 	const char *exposed_key;    /* the secret it holds ("crypto.private-key", ...) */
 };
 
+/*
+ * Secret strings (the OPT_SECRET settings, genkey's password) live in sodium_malloc()
+ * memory: locked, guarded, wiped when freed. A copy of s, or NULL (out of memory).
+ */
+char *config_secret_dup(const char *s);
+/* Wipes and frees a string from config_secret_dup(); accepts NULL. */
+void config_secret_free(char *s);
+
 /* True when the configuration makes the node a hub (a hub.* setting is present). */
 bool config_is_hub(const struct config *cfg);
 
