@@ -502,7 +502,6 @@ static void test_secret_file_perms(void **state)
 	assert_int_equal(perms_verdict(&cfg, "strict-perms: true\n", 0644, false), 0);
 	assert_true(cfg.strict_perms == false); /* perms_verdict overrode it */
 	config_free(&cfg);
-	config_init(&cfg);
 	assert_int_equal(load(&cfg, "strict-perms: true\n"), 0);
 	assert_true(cfg.strict_perms);
 	config_free(&cfg);
