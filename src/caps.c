@@ -85,6 +85,15 @@ int caps_drop(uint64_t keep, bool no_new_privs, struct caps_state *after)
 	return after ? caps_get(after) : 0;
 }
 
+void caps_drop_thread(void)
+{
+	/* each independently: without CAP_SETPCAP the bounding set stays, the rest goes */
+	int r = caps_limit_bounding(0);
+
+	r |= caps_drop(0, false, NULL);
+	(void)r; /* nothing better to do about a failure than what has been done */
+}
+
 static const char *const cap_names[] = {
     [CAP_CHOWN] = "cap_chown",
     [CAP_DAC_OVERRIDE] = "cap_dac_override",

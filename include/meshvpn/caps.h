@@ -38,6 +38,12 @@ int caps_limit_bounding(uint64_t keep) WUR;
  */
 int caps_drop(uint64_t keep, bool no_new_privs, struct caps_state *after) WUR;
 
+/*
+ * Best effort, for worker threads (capabilities are per thread): the calling thread gives up
+ * every capability, its bounding set included, without no_new_privs.
+ */
+void caps_drop_thread(void);
+
 /* "none" or the names of the set bits ("cap_net_admin,cap_sys_admin", else "cap_N"). */
 const char *caps_format(uint64_t mask, char *buf, size_t len);
 
