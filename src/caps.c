@@ -12,6 +12,10 @@
 #include "meshvpn/caps.h"
 
 _Static_assert(CAPS_NET_ADMIN == CAPS_BIT(CAP_NET_ADMIN), "CAP_NET_ADMIN's number");
+_Static_assert(CAPS_SETUID == CAPS_BIT(CAP_SETUID) && CAPS_SETGID == CAPS_BIT(CAP_SETGID),
+	       "CAP_SETUID's and CAP_SETGID's numbers");
+
+static uint64_t thread_keep; /* written before the first worker starts, then only read */
 
 #define CAPS_MAX 64 /* capability numbers the 64-bit masks (version 3: two words) cover */
 
@@ -90,8 +94,13 @@ void caps_drop_thread(void)
 	/* each independently: without CAP_SETPCAP the bounding set stays, the rest goes */
 	int r = caps_limit_bounding(0);
 
-	r |= caps_drop(0, false, NULL);
+	r |= caps_drop(thread_keep, false, NULL);
 	(void)r; /* nothing better to do about a failure than what has been done */
+}
+
+void caps_set_thread_keep(uint64_t keep)
+{
+	thread_keep = keep;
 }
 
 static const char *const cap_names[] = {

@@ -101,6 +101,8 @@ static int cmd_run(const struct cli *cli)
 		goto out;
 	}
 	log_info("meshvpn %s starting", MESHVPN_VERSION);
+	/* workers started during set-up must still follow the --user/--group change */
+	caps_set_thread_keep(cfg.user || cfg.group ? CAPS_SETUID | CAPS_SETGID : 0);
 	if (config_check_perms(&cfg, &err) == 1)
 		log_warn("%s", err.msg);
 	if (node_new(&cfg, &node) == 0) {

@@ -16,6 +16,8 @@
 /* One bit per capability number (CAP_NET_ADMIN = 12: 1 << 12), as in /proc/PID/status. */
 #define CAPS_BIT(cap) ((uint64_t)1 << (cap))
 #define CAPS_NET_ADMIN CAPS_BIT(12) /* CAP_NET_ADMIN (checked in caps.c) */
+#define CAPS_SETGID    CAPS_BIT(6)
+#define CAPS_SETUID    CAPS_BIT(7)
 
 struct caps_state {
 	uint64_t effective, permitted, inheritable;
@@ -40,9 +42,17 @@ int caps_drop(uint64_t keep, bool no_new_privs, struct caps_state *after) WUR;
 
 /*
  * Best effort, for worker threads (capabilities are per thread): the calling thread gives up
- * every capability, its bounding set included, without no_new_privs.
+ * every capability but those of caps_set_thread_keep(), its bounding set included, without
+ * no_new_privs.
  */
 void caps_drop_thread(void);
+/*
+ * What caps_drop_thread() keeps; set before any worker starts. glibc makes every thread
+ * repeat a setuid()/setgid()/setgroups() (POSIX: the ids are the process's) and aborts the
+ * process when one of them fails: workers started before a --user/--group change must keep
+ * CAPS_SETUID/CAPS_SETGID until it (the change to a non-root uid then clears them).
+ */
+void caps_set_thread_keep(uint64_t keep);
 
 /* "none" or the names of the set bits ("cap_net_admin,cap_sys_admin", else "cap_N"). */
 const char *caps_format(uint64_t mask, char *buf, size_t len);
