@@ -65,9 +65,9 @@ static void drop_capabilities(const struct config *cfg, uint64_t keep)
 		log_warn("cannot drop capabilities: %s", strerror(-r));
 		return;
 	}
-	log_info("Capabilities after set-up: %s kept%s%s", caps_format(st.effective, names,
-		 sizeof(names)), st.effective ? " (for hooks and ifdown)" : "",
-		 nnp ? ", no_new_privs set" : "");
+	log_info("Capabilities after set-up: %s kept%s%s",
+		 caps_format(st.effective, names, sizeof(names)),
+		 st.effective ? " (for hooks and ifdown)" : "", nnp ? ", no_new_privs set" : "");
 }
 
 static int cmd_run(const struct cli *cli)

@@ -92,7 +92,6 @@ int mgmt_socket_path(char *buf, size_t len, const char *dir, const char *name)
 
 /* ---- output ---- */
 
-
 /*
  * Answers on a hub carry new clients' private keys (client create, rotate-key): every buffer
  * that held an answer is wiped before it is freed or moved, and so are jansson's (see

@@ -14,7 +14,7 @@
 #include "util.h"
 
 /* One bit per capability number (CAP_NET_ADMIN = 12: 1 << 12), as in /proc/PID/status. */
-#define CAPS_BIT(cap) ((uint64_t)1 << (cap))
+#define CAPS_BIT(cap)  ((uint64_t)1 << (cap))
 #define CAPS_NET_ADMIN CAPS_BIT(12) /* CAP_NET_ADMIN (checked in caps.c) */
 #define CAPS_SETGID    CAPS_BIT(6)
 #define CAPS_SETUID    CAPS_BIT(7)

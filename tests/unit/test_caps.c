@@ -23,9 +23,9 @@ static void test_format(void **state)
 
 	assert_string_equal(caps_format(0, b, sizeof(b)), "none");
 	assert_string_equal(caps_format(CAPS_NET_ADMIN, b, sizeof(b)), "cap_net_admin");
-	assert_string_equal(caps_format(CAPS_BIT(CAP_CHOWN) | CAPS_NET_ADMIN | CAPS_BIT(40), b,
-					sizeof(b)),
-			    "cap_chown,cap_net_admin,cap_40");
+	assert_string_equal(
+	    caps_format(CAPS_BIT(CAP_CHOWN) | CAPS_NET_ADMIN | CAPS_BIT(40), b, sizeof(b)),
+	    "cap_chown,cap_net_admin,cap_40");
 	/* truncated, still terminated */
 	caps_format(CAPS_BIT(CAP_CHOWN) | CAPS_NET_ADMIN, b, 12);
 	assert_int_equal(strlen(b), 11);
