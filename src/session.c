@@ -109,6 +109,11 @@ const uint8_t *session_ctx_public_key(const struct session_ctx *ctx)
 	return ctx->pk;
 }
 
+size_t session_ctx_secrets_used(const struct session_ctx *ctx)
+{
+	return secmem_used(ctx->secrets);
+}
+
 static int session_alloc(struct session_ctx *ctx, const uint8_t *payload, size_t len,
 			 struct session **out)
 {
