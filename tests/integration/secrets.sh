@@ -5,8 +5,10 @@
 # through start, handshake, key rotations (test-only 2 s cycle), management queries,
 # /metrics, the stats file and a SIGTERM exit. Everything they printed, the stats files, the
 # management answers and /metrics must not contain A's private key, B's password or the
-# private key derived from it, while the public keys (printed at start) must be there: the
-# search looks at the right text.
+# private key derived from it, nor A's beacon password (given on its command line), while
+# the public keys (printed at start) must be there: the search looks at the right text.
+# /proc/PID/cmdline and /proc/PID/environ no longer show the values given on the command
+# line and in PASSWORD once the node runs.
 . "$(dirname "$0")/lib.sh"
 t_init
 t_ns a b
@@ -21,6 +23,7 @@ b_pw="Secr3t-pw-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 gen=$("$MESHVPN" genkey -p "$b_pw") || fail "genkey -p"
 b_priv=$(echo "$gen" | keyline Private)
 b_pub=$(echo "$gen" | keyline Public)
+a_bpw="Beac0n-pw-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 [ -n "$a_priv" ] && [ -n "$b_priv" ] && [ -n "$a_pub" ] && [ -n "$b_pub" ] || fail "no keys"
 
 for n in a b; do
@@ -42,10 +45,16 @@ echo "metrics-listen: 192.0.2.1:9101" >>"$T_DIR/a.net"
 chmod 600 "$T_DIR/a.net"
 chmod 644 "$T_DIR/b.net"
 
-t_node b --config "$T_DIR/b.net" -v -v
+PASSWORD=$b_pw t_node b --config "$T_DIR/b.net" -v -v
 t_wait 10 t_log_has b "Node mvs0 running" || fail "node b did not start"
-t_node a --config "$T_DIR/a.net" -v -v -c 192.0.2.2
+t_node a --config "$T_DIR/a.net" -v -v -c 192.0.2.2 --beacon-password "$a_bpw"
 t_wait_ping 15 a 10.8.0.2 || fail "tunnel did not come up"
+tr '\0' ' ' <"/proc/$(t_pid a)/cmdline" | grep -q -- "--beacon-password" ||
+	fail "a: cannot read its command line"
+tr '\0' '\n' <"/proc/$(t_pid a)/cmdline" | grep -qF -- "$a_bpw" &&
+	fail "a: the beacon password is still in /proc/PID/cmdline"
+tr '\0' '\n' <"/proc/$(t_pid b)/environ" | grep -qF -- "$b_pw" &&
+	fail "b: the password is still in /proc/PID/environ"
 ip netns exec "$(ns a)" ping -c 200 -i 0.02 -q 10.8.0.2 >/dev/null 2>&1 # traffic across rotations
 t_wait 10 sh -c "[ \$(grep -c 'new key installed' '$T_DIR/a.log') -ge 2 ]" ||
 	fail "fewer than 2 key rotations"
@@ -69,7 +78,7 @@ done
 t_log_has b "b.net holds crypto.password but has mode 0644" || fail "b: no permissions warning"
 t_log_has a "DEBUG" || fail "a: no debug lines"
 t_log_has a "Received signal 15" || fail "a: no exit logged"
-for s in "$a_priv" "$b_pw" "$b_priv"; do
+for s in "$a_priv" "$b_pw" "$b_priv" "$a_bpw"; do
 	if grep -nF -- "$s" $out >"$T_DIR/leak" 2>/dev/null; then
 		cat "$T_DIR/leak" >&2
 		fail "a secret is in the output"
