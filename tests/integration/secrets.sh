@@ -84,5 +84,15 @@ for s in "$a_priv" "$b_pw" "$b_priv" "$a_bpw"; do
 		fail "a secret is in the output"
 	fi
 done
+# --strict-perms refuses B's file (0644) before anything is set up, without the password
+# (A ran with its 0600 file and strict-perms unset; the unit tests cover 0600 with it set)
+st=0
+ip netns exec "$(ns b)" "$MESHVPN" --config "$T_DIR/b.net" --strict-perms -d mvz%d \
+	>"$T_DIR/strict.out" 2>&1 || st=$?
+[ $st -eq 2 ] || fail "--strict-perms: exit status $st: $(cat "$T_DIR/strict.out")"
+grep -q "b.net holds crypto.password but has mode 0644 (readable by everyone); refusing" \
+	"$T_DIR/strict.out" || fail "--strict-perms: $(cat "$T_DIR/strict.out")"
+grep -qF -- "$b_pw" "$T_DIR/strict.out" && fail "--strict-perms printed the password"
+t_link_exists b mvz0 && fail "--strict-perms: a device was created"
 log "$(cat $out | wc -l) lines of logs, stats, management answers and metrics: no secret"
 exit 0
