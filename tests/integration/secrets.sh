@@ -42,6 +42,7 @@ for n in a b; do
 	} >"$T_DIR/$n.net"
 done
 echo "metrics-listen: 192.0.2.1:9101" >>"$T_DIR/a.net"
+echo "strict-perms: true" >>"$T_DIR/a.net" # and it is 0600: A starts
 chmod 600 "$T_DIR/a.net"
 chmod 644 "$T_DIR/b.net"
 
@@ -85,7 +86,7 @@ for s in "$a_priv" "$b_pw" "$b_priv" "$a_bpw"; do
 	fi
 done
 # --strict-perms refuses B's file (0644) before anything is set up, without the password
-# (A ran with its 0600 file and strict-perms unset; the unit tests cover 0600 with it set)
+# (A started with strict-perms and its 0600 file)
 st=0
 ip netns exec "$(ns b)" "$MESHVPN" --config "$T_DIR/b.net" --strict-perms -d mvz%d \
 	>"$T_DIR/strict.out" 2>&1 || st=$?
