@@ -16,7 +16,12 @@ struct session_ctx {
 	uint8_t node_id[SESSION_NODE_ID_LEN];
 	struct algo_list algos;
 	unsigned rotate_cycle;
+	struct secmem *secrets; /* ephemeral handshake keys and rotation secrets, guarded */
 };
+
+/* A slot of ctx->secrets holds either an ephemeral handshake key or a rotation secret. */
+#define SESSION_SECRET_SLOT \
+	(sizeof(struct rotate_secret) > HS_ECDH_LEN ? sizeof(struct rotate_secret) : HS_ECDH_LEN)
 
 struct session {
 	struct session_ctx *ctx;
@@ -30,6 +35,7 @@ struct session {
 	struct handshake *hs; /* while has_hs: allocated apart, ~2.4 KB an established peer lacks */
 	struct frame_core core; /* valid when established && !plain */
 	struct rotate rot;
+	struct rotate_secret *rot_sec; /* a slot of ctx->secrets once rotation started */
 	uint8_t *peer_payload;
 	size_t peer_payload_len;
 	uint8_t peer_pk[SESSION_PUBKEY_LEN]; /* established: the key the peer signed with */
@@ -51,7 +57,7 @@ int session_ctx_new(const struct session_params *p, struct session_ctx **out)
 		goto out;
 	ctx->trusted = malloc(n * SESSION_PUBKEY_LEN);
 	ctx->sk = sodium_malloc(HS_SECKEY_LEN);
-	if (!ctx->trusted || !ctx->sk)
+	if (!ctx->trusted || !ctx->sk || secmem_new(SESSION_SECRET_SLOT, &ctx->secrets) < 0)
 		goto out;
 	if (crypto_sign_seed_keypair(ctx->pk, ctx->sk, p->seed)) {
 		ret = -EINVAL;
@@ -78,6 +84,7 @@ int session_ctx_new(const struct session_params *p, struct session_ctx **out)
 		.algos = &ctx->algos,
 		.payload_ok = p->payload_ok,
 		.payload_arg = p->payload_arg,
+		.secrets = ctx->secrets,
 	};
 	*out = ctx;
 	return 0;
@@ -91,6 +98,7 @@ void session_ctx_free(struct session_ctx *ctx)
 	if (!ctx)
 		return;
 	sodium_free(ctx->sk); /* unlocks, wipes, frees; accepts NULL */
+	secmem_free(ctx->secrets);
 	free(ctx->trusted);
 	sodium_memzero(ctx, sizeof(*ctx));
 	free(ctx);
@@ -99,6 +107,11 @@ void session_ctx_free(struct session_ctx *ctx)
 const uint8_t *session_ctx_public_key(const struct session_ctx *ctx)
 {
 	return ctx->pk;
+}
+
+size_t session_ctx_secrets_used(const struct session_ctx *ctx)
+{
+	return secmem_used(ctx->secrets);
 }
 
 static int session_alloc(struct session_ctx *ctx, const uint8_t *payload, size_t len,
@@ -211,7 +224,12 @@ static int complete(struct session *s, struct buf *b, struct session_event *ev)
 		return SESSION_ESTABLISHED;
 
 	/* The responder starts rotation and sends message 1 right away. */
-	ret = rotate_init(&s->rot, !s->initiator, s->ctx->rotate_cycle, &act);
+	s->rot_sec = secmem_get(s->ctx->secrets);
+	if (!s->rot_sec) {
+		s->dead = true;
+		return -ENOMEM;
+	}
+	ret = rotate_init(&s->rot, s->rot_sec, !s->initiator, s->ctx->rotate_cycle, &act);
 	if (!ret) {
 		s->has_rotation = true;
 		if (act.send) {
@@ -431,6 +449,7 @@ void session_free(struct session *s)
 	if (s->established && !s->plain)
 		frame_core_free(&s->core);
 	rotate_wipe(&s->rot);
+	secmem_put(s->ctx->secrets, s->rot_sec);
 	if (s->peer_payload)
 		sodium_memzero(s->peer_payload, s->peer_payload_len);
 	free(s->peer_payload);

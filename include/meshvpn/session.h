@@ -85,6 +85,8 @@ void session_ctx_free(struct session_ctx *ctx);
 int session_ctx_set_trusted(struct session_ctx *ctx, const uint8_t *keys, size_t n) WUR;
 /* Own Ed25519 public key (SESSION_PUBKEY_LEN bytes). */
 const uint8_t *session_ctx_public_key(const struct session_ctx *ctx);
+/* Guarded secret slots held now (ephemeral and rotation keys): for tests and leak checks. */
+size_t session_ctx_secrets_used(const struct session_ctx *ctx);
 
 /*
  * New session as initiator with our NodeInfo payload (copied); writes the PING to send into
