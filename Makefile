@@ -27,7 +27,8 @@ WSPROXY_BIN := $(if $(filter build,$(BUILD)),meshvpn-wsproxy,$(BUILD)/meshvpn-ws
 
 PKGS := libsodium libcrypto libssl miniupnpc yaml-0.1 jansson libmicrohttpd
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# libmicrohttpd: its header only; metrics.c loads the library when /metrics is served
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(filter-out libmicrohttpd,$(PKGS)) 2>/dev/null)
 # Debian's libwslay-dev ships no .pc file.
 WSLAY_LIBS := $(shell $(PKG_CONFIG) --libs libwslay 2>/dev/null || echo -lwslay)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
@@ -60,7 +61,7 @@ WSP_OBJS := $(WSP_SRCS:wsproxy/%.c=$(OBJ)/wsproxy/%.o)
 WSPA := $(BUILD)/libwsproxy.a
 # test tools linked with the project's modules (the plain ones are built by their scripts)
 TOOLS := $(BUILD)/tools/wsdrive $(BUILD)/tools/mgmtabuse $(BUILD)/tools/promparse \
-	$(BUILD)/tools/forge
+	$(BUILD)/tools/peersim $(BUILD)/tools/forge
 
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TESTS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)

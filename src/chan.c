@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "meshvpn/caps.h"
 #include "meshvpn/chan.h"
 #include "meshvpn/log.h"
 
@@ -131,6 +132,14 @@ static void *run(void *arg)
 {
 	struct chan *c = arg;
 
+	/*
+	 * Capabilities belong to threads: the node's drop after set-up does not reach a
+	 * worker started before it. No worker needs one (name lookups, UPnP, outgoing
+	 * connections, beacon commands), and workers read what DNS servers, gateways and
+	 * proxies send: each gives up all of them, its bounding set too so that a program it
+	 * runs gains none. Nothing to do (EPERM) without privileges.
+	 */
+	caps_drop_thread();
 	c->p.work(c, c->p.arg);
 	pthread_mutex_lock(&c->lock);
 	c->done = true;

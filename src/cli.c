@@ -58,15 +58,14 @@ static int PRINTF(3, 4) fail(struct config_error *err, int code, const char *fmt
 
 static int set_str(char **dst, const char *v, bool secret)
 {
-	char *c = strdup(v);
+	char *c = secret ? config_secret_dup(v) : strdup(v);
 
 	if (!c)
 		return -ENOMEM;
-	if (*dst) {
-		if (secret)
-			sodium_memzero(*dst, strlen(*dst));
+	if (secret)
+		config_secret_free(*dst);
+	else
 		free(*dst);
-	}
 	*dst = c;
 	return 0;
 }
@@ -180,9 +179,33 @@ static int add_list(struct config *l, const struct opt *o, const char *arg,
 	return r;
 }
 
+/* arg is the value of a secret option in argv: cli_scrub() overwrites it. */
+static void remember_secret(struct cli *cli, char *arg)
+{
+	if (arg && cli->n_secret_args < CLI_SECRET_ARGS)
+		cli->secret_args[cli->n_secret_args++] = arg;
+}
+
+static void scrub_env(const char *name)
+{
+	char *v = getenv(name);
+
+	if (v)
+		sodium_memzero(v, strlen(v));
+	unsetenv(name);
+}
+
+void cli_scrub(struct cli *cli)
+{
+	for (size_t i = 0; i < cli->n_secret_args; i++)
+		sodium_memzero(cli->secret_args[i], strlen(cli->secret_args[i]));
+	cli->n_secret_args = 0;
+	scrub_env("PASSWORD");
+	scrub_env("PRIVATE_KEY");
+}
+
 /* Handles one node option given with its value (NULL for a switch); 0 or -errno in err. */
-static int node_option(struct cli *cli, const struct opt *o, const char *arg,
-		       struct config_error *err)
+static int node_option(struct cli *cli, const struct opt *o, char *arg, struct config_error *err)
 {
 	struct config *l = &cli->layer;
 	struct config_error why = {""};
@@ -200,6 +223,8 @@ static int node_option(struct cli *cli, const struct opt *o, const char *arg,
 		r = opt_set(o, l, arg, &why);
 	if (r < 0)
 		return fail(err, r, "option --%s: %s", o->names[0], why.msg);
+	if (o->kind == OPT_SECRET)
+		remember_secret(cli, arg);
 	return 0;
 }
 
@@ -244,6 +269,7 @@ static int parse_genkey(int argc, char **argv, struct cli *cli, struct config_er
 		case 'p':
 			if (set_str(&cli->genkey_password, optarg, true) < 0)
 				return fail(err, -ENOMEM, "out of memory");
+			remember_secret(cli, optarg);
 			break;
 		case 'h':
 			cli->help = true;
@@ -253,7 +279,8 @@ static int parse_genkey(int argc, char **argv, struct cli *cli, struct config_er
 		}
 	}
 	if (optind < argc)
-		return fail(err, -EINVAL, "unexpected argument '%s' for genkey", argv[optind]);
+		/* not echoed: it may well be a password given without -p */
+		return fail(err, -EINVAL, "unexpected argument for genkey (a password needs -p)");
 	env = getenv("PASSWORD");
 	if (!cli->genkey_password && env && set_str(&cli->genkey_password, env, true) < 0)
 		return fail(err, -ENOMEM, "out of memory");
@@ -373,10 +400,7 @@ void cli_free(struct cli *cli)
 	if (!cli)
 		return;
 	free(cli->config_path);
-	if (cli->genkey_password) {
-		sodium_memzero(cli->genkey_password, strlen(cli->genkey_password));
-		free(cli->genkey_password);
-	}
+	config_secret_free(cli->genkey_password);
 	config_free(&cli->layer);
 	memset(cli, 0, sizeof(*cli));
 }
@@ -417,6 +441,9 @@ int config_build(struct config *out, const struct cli *cli, struct config_error 
 		r = name_from_path(out, cli->config_path, err);
 	if (r == 0)
 		r = config_validate(out, err);
+	/* refused here (--strict-perms); the warning is the caller's to log */
+	if (r == 0 && config_check_perms(out, err) < 0)
+		r = -EACCES;
 	if (r < 0)
 		config_free(out);
 	return r;

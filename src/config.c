@@ -38,13 +38,29 @@ void config_init(struct config *cfg)
 	cfg->flags = 0; /* defaults are not "present" */
 }
 
+char *config_secret_dup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *c = sodium_init() < 0 ? NULL : sodium_malloc(n);
+
+	if (c)
+		memcpy(c, s, n);
+	return c;
+}
+
+void config_secret_free(char *s)
+{
+	sodium_free(s); /* wipes the whole block; accepts NULL */
+}
+
 void config_free_str(char **p, bool secret)
 {
 	if (!*p)
 		return;
 	if (secret)
-		sodium_memzero(*p, strlen(*p));
-	free(*p);
+		config_secret_free(*p);
+	else
+		free(*p);
 	*p = NULL;
 }
 
@@ -96,6 +112,7 @@ void config_free(struct config *cfg)
 			break; /* nothing allocated */
 		}
 	}
+	free(cfg->exposed_file);
 	config_layer_init(cfg);
 }
 
@@ -105,7 +122,7 @@ int config_copy_str(char **dst, const char *src, bool secret)
 
 	if (!src)
 		return 0;
-	c = strdup(src);
+	c = secret ? config_secret_dup(src) : strdup(src);
 	if (!c)
 		return -ENOMEM;
 	config_free_str(dst, secret);

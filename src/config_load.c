@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -358,8 +359,41 @@ static int syntax_error(const yaml_parser_t *p, const char *name, struct config_
 			   p->problem ? p->problem : "unknown error");
 }
 
-int config_load_buffer(struct config *cfg, const void *data, size_t len, const char *name,
-		       struct config_error *err)
+/* The first secret setting (OPT_SECRET) a layer holds, by its key, or NULL. */
+static const char *secret_key_of(const struct config *layer)
+{
+	for (size_t i = 0; i < opt_count; i++) {
+		const struct opt *o = &opt_table[i];
+
+		if (o->kind == OPT_SECRET && *(char *const *)((const char *)layer + o->off))
+			return o->key;
+	}
+	return NULL;
+}
+
+/*
+ * libyaml frees its copies of the text without wiping them: the decoded input and every
+ * scalar of the document (the secrets among them) are wiped here first.
+ */
+static void wipe_document(yaml_document_t *doc)
+{
+	for (yaml_node_t *n = doc->nodes.start; n && n < doc->nodes.top; n++)
+		if (n->type == YAML_SCALAR_NODE && n->data.scalar.value)
+			sodium_memzero(n->data.scalar.value, n->data.scalar.length);
+}
+
+static void wipe_parser(yaml_parser_t *p)
+{
+	if (p->buffer.start)
+		sodium_memzero(p->buffer.start, (size_t)(p->buffer.end - p->buffer.start));
+	if (p->raw_buffer.start)
+		sodium_memzero(p->raw_buffer.start,
+			       (size_t)(p->raw_buffer.end - p->raw_buffer.start));
+}
+
+/* config_load_buffer; *secret (may be NULL) gets the key of a secret the text holds. */
+static int load_buffer(struct config *cfg, const void *data, size_t len, const char *name,
+		       struct config_error *err, const char **secret)
 {
 	yaml_parser_t parser;
 	yaml_document_t doc, extra;
@@ -402,6 +436,8 @@ int config_load_buffer(struct config *cfg, const void *data, size_t len, const c
 		if (r == 0)
 			r = walk_map(&ld, root, "");
 	}
+	if (r == 0 && secret)
+		*secret = secret_key_of(&layer);
 	if (r == 0) {
 		r = config_merge(cfg, &layer, err);
 		if (r < 0) {
@@ -411,17 +447,64 @@ int config_load_buffer(struct config *cfg, const void *data, size_t len, const c
 		}
 	}
 out:
-	if (have_extra)
+	if (have_extra) {
+		wipe_document(&extra);
 		yaml_document_delete(&extra);
-	if (have_doc)
+	}
+	if (have_doc) {
+		wipe_document(&doc);
 		yaml_document_delete(&doc);
+	}
+	wipe_parser(&parser);
 	yaml_parser_delete(&parser);
 	config_free(&layer);
 	return r;
 }
 
+int config_load_buffer(struct config *cfg, const void *data, size_t len, const char *name,
+		       struct config_error *err)
+{
+	return load_buffer(cfg, data, len, name, err, NULL);
+}
+
+/* Remembers a file with a secret in it that its group or others can read. 0 or -ENOMEM. */
+static int note_exposed(struct config *cfg, const char *path, mode_t mode, const char *key,
+			struct config_error *err)
+{
+	char *p;
+
+	if (!key || !(mode & (S_IRGRP | S_IROTH)))
+		return 0;
+	p = strdup(path);
+	if (!p)
+		return config_fail(err, -ENOMEM, "%s: out of memory", path);
+	free(cfg->exposed_file);
+	cfg->exposed_file = p;
+	cfg->exposed_mode = (uint32_t)(mode & 07777);
+	cfg->exposed_key = key;
+	return 0;
+}
+
+int config_check_perms(const struct config *cfg, struct config_error *err)
+{
+	if (!cfg->exposed_file)
+		return 0;
+	if (cfg->strict_perms)
+		return config_fail(err, -EACCES,
+				   "%s holds %s but has mode %04o (readable by %s); refusing to "
+				   "start (--strict-perms): chmod 600 it",
+				   cfg->exposed_file, cfg->exposed_key, (unsigned)cfg->exposed_mode,
+				   cfg->exposed_mode & S_IROTH ? "everyone" : "its group");
+	config_fail(err, 0, "%s holds %s but has mode %04o (readable by %s): chmod 600 it",
+		    cfg->exposed_file, cfg->exposed_key, (unsigned)cfg->exposed_mode,
+		    cfg->exposed_mode & S_IROTH ? "everyone" : "its group");
+	return 1;
+}
+
 int config_load_file(struct config *cfg, const char *path, struct config_error *err)
 {
+	const char *secret = NULL;
+	struct stat st;
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 	int fd, r = 0;
@@ -474,7 +557,10 @@ int config_load_file(struct config *cfg, const char *path, struct config_error *
 				CONFIG_FILE_MAX);
 		goto out;
 	}
-	r = config_load_buffer(cfg, buf ? buf : "", len, path, err);
+	r = load_buffer(cfg, buf ? buf : "", len, path, err, &secret);
+	/* the mode of the file read (fstat: no race with a rename), not of the path */
+	if (r == 0 && fstat(fd, &st) == 0)
+		r = note_exposed(cfg, path, st.st_mode, secret, err);
 out:
 	if (buf) {
 		sodium_memzero(buf, cap);

@@ -830,11 +830,19 @@ static int run_command(struct run *r)
 		status = say(r, CTL_EXIT_API, "out of memory");
 		goto out;
 	}
-	if ((k = send_all(c.fd, line, strlen(line), deadline)) < 0 ||
-	    (k = send_all(c.fd, "\n", 1, deadline)) < 0) {
-		status = k == -ETIMEDOUT ? unreachable(r, k)
-					 : say(r, CTL_EXIT_UNREACHABLE, "sending the request: %s",
-					       strerror(-k));
+	k = send_all(c.fd, line, strlen(line), deadline);
+	if (k >= 0)
+		k = send_all(c.fd, "\n", 1, deadline);
+	/*
+	 * A node that turns us away (busy) answers and closes without reading the request:
+	 * the send then fails, but its answer is there to read.
+	 */
+	if (k == -ETIMEDOUT) {
+		status = unreachable(r, k);
+		goto out;
+	}
+	if (k < 0 && k != -EPIPE && k != -ECONNRESET) {
+		status = say(r, CTL_EXIT_UNREACHABLE, "sending the request: %s", strerror(-k));
 		goto out;
 	}
 	status = answer(r, &c, &consumed, &result);

@@ -171,6 +171,13 @@ void exchange_nodeinfo(struct node *n, struct peer *p, const uint8_t *data, size
 		}
 		if ((e->flags & NODEINFO_PEER_HAS_NODE_ID) && node_id_is_peer(n, e->node_id))
 			continue;
+		/*
+		 * Learnt addresses get at most half of our handshake slots: however many a peer
+		 * advertises (dead ones are tried for two minutes), configured peers and
+		 * re-handshakes keep the other half. They come again with its next NodeInfo.
+		 */
+		if (n->n_pending - n->n_responders >= NODE_MAX_INITIATORS / 2)
+			break;
 		peer_connect_list(n, e->addrs.a, e->addrs.n);
 	}
 }

@@ -79,14 +79,13 @@ static void replay_update(struct frame_replay *r, uint64_t n)
 	r->bitmap[(n / 64) % FRAME_REPLAY_WORDS] |= UINT64_C(1) << (n % 64);
 }
 
-static int slot_alloc(struct frame_slot *s, const EVP_CIPHER *cipher)
+static int ctx_alloc(struct evp_cipher_ctx_st **out, const EVP_CIPHER *cipher, bool enc)
 {
-	s->enc = EVP_CIPHER_CTX_new();
-	s->dec = EVP_CIPHER_CTX_new();
-	if (!s->enc || !s->dec)
+	*out = EVP_CIPHER_CTX_new();
+	if (!*out)
 		return -ENOMEM;
-	if (EVP_EncryptInit_ex(s->enc, cipher, NULL, NULL, NULL) != 1 ||
-	    EVP_DecryptInit_ex(s->dec, cipher, NULL, NULL, NULL) != 1)
+	if ((enc ? EVP_EncryptInit_ex(*out, cipher, NULL, NULL, NULL)
+		 : EVP_DecryptInit_ex(*out, cipher, NULL, NULL, NULL)) != 1)
 		return -EIO;
 	return 0;
 }
@@ -102,11 +101,11 @@ int frame_core_init(struct frame_core *c, uint8_t algo, bool high,
 		return -EINVAL;
 	c->algo = algo;
 	c->dir = high ? FRAME_DIR_HIGH : FRAME_DIR_LOW;
-	for (unsigned i = 0; i < FRAME_SLOTS; i++) {
-		ret = slot_alloc(&c->slot[i], cipher);
-		if (ret)
-			goto out;
-	}
+	ret = ctx_alloc(&c->enc, cipher, true);
+	for (unsigned i = 0; i < FRAME_SLOTS && !ret; i++)
+		ret = ctx_alloc(&c->slot[i].dec, cipher, false);
+	if (ret)
+		goto out;
 	ret = frame_install(c, 0, km, true);
 out:
 	if (ret)
@@ -116,11 +115,10 @@ out:
 
 void frame_core_free(struct frame_core *c)
 {
-	for (unsigned i = 0; i < FRAME_SLOTS; i++) {
-		/* EVP_CIPHER_CTX_free cleanses the key schedule. */
-		EVP_CIPHER_CTX_free(c->slot[i].enc);
+	/* EVP_CIPHER_CTX_free cleanses the key schedule. */
+	EVP_CIPHER_CTX_free(c->enc);
+	for (unsigned i = 0; i < FRAME_SLOTS; i++)
 		EVP_CIPHER_CTX_free(c->slot[i].dec);
-	}
 	sodium_memzero(c, sizeof(*c));
 }
 
@@ -133,8 +131,11 @@ int frame_install(struct frame_core *c, unsigned slot,
 
 	s->keyed = false;
 	/* Re-key the existing contexts: the key is the prefix of km (no KDF, PROTOCOL.md 1.6). */
-	if (EVP_EncryptInit_ex(s->enc, NULL, NULL, km, NULL) != 1 ||
-	    EVP_DecryptInit_ex(s->dec, NULL, NULL, km, NULL) != 1)
+	if (EVP_DecryptInit_ex(s->dec, NULL, NULL, km, NULL) != 1)
+		return -EIO;
+	/* the encryption context always holds the sending slot's current key */
+	if ((use_for_sending || slot == c->send_slot) &&
+	    EVP_EncryptInit_ex(c->enc, NULL, NULL, km, NULL) != 1)
 		return -EIO;
 	memset(s->send_nonce, 0, sizeof(s->send_nonce));
 	s->send_nonce[0] = c->dir;
@@ -160,14 +161,14 @@ int frame_encrypt(struct frame_core *c, struct buf *b)
 	int n = (int)b->len, outl = 0;
 
 	nonce_inc(s->send_nonce);
-	if (EVP_EncryptInit_ex(s->enc, NULL, NULL, NULL, s->send_nonce) != 1)
+	if (EVP_EncryptInit_ex(c->enc, NULL, NULL, NULL, s->send_nonce) != 1)
 		return -EIO;
-	if (n > 0 && EVP_EncryptUpdate(s->enc, p, &outl, p, n) != 1)
+	if (n > 0 && EVP_EncryptUpdate(c->enc, p, &outl, p, n) != 1)
 		return -EIO;
-	if (EVP_EncryptFinal_ex(s->enc, p + outl, &outl) != 1)
+	if (EVP_EncryptFinal_ex(c->enc, p + outl, &outl) != 1)
 		return -EIO;
 	tag = buf_put(b, FRAME_TAG_LEN);
-	if (EVP_CIPHER_CTX_ctrl(s->enc, EVP_CTRL_AEAD_GET_TAG, FRAME_TAG_LEN, tag) != 1)
+	if (EVP_CIPHER_CTX_ctrl(c->enc, EVP_CTRL_AEAD_GET_TAG, FRAME_TAG_LEN, tag) != 1)
 		return -EIO;
 	hdr = buf_push(b, FRAME_HEADER_LEN);
 	hdr[0] = c->send_slot;

@@ -176,8 +176,29 @@ int hs_init(struct handshake *h, const struct hs_config *cfg, const uint8_t *pay
 	return 0;
 }
 
+/* The ephemeral private key's storage: guarded memory, never the heap or the struct. */
+static uint8_t *eph_alloc(const struct hs_config *cfg)
+{
+	return cfg->secrets ? secmem_get(cfg->secrets) : sodium_malloc(HS_ECDH_LEN);
+}
+
+/* Wipes and releases the ephemeral private key (if any). */
+static void eph_drop(struct handshake *h)
+{
+	if (h->eph_sk) {
+		if (h->cfg->secrets)
+			secmem_put(h->cfg->secrets, h->eph_sk);
+		else
+			sodium_free(h->eph_sk); /* wipes */
+	}
+	h->eph_sk = NULL;
+	h->has_eph = false;
+}
+
 void hs_free(struct handshake *h)
 {
+	if (h->cfg)
+		eph_drop(h);
 	free(h->last_msg);
 	if (h->payload)
 		sodium_memzero(h->payload, h->payload_len);
@@ -302,9 +323,13 @@ int hs_start(struct handshake *h, struct buf *out)
 
 	if (h->next_stage != HS_STAGE_PING || h->last_msg)
 		return -EINVAL;
+	if (!h->eph_sk && !(h->eph_sk = eph_alloc(h->cfg)))
+		return -ENOMEM;
 	randombytes_buf(h->eph_sk, HS_ECDH_LEN);
-	if (crypto_scalarmult_base(pub, h->eph_sk))
+	if (crypto_scalarmult_base(pub, h->eph_sk)) {
+		eph_drop(h);
 		return -EIO;
+	}
 	h->has_eph = true;
 	ret = write_msg(h, HS_STAGE_PING, pub, out);
 	if (ret)
@@ -395,8 +420,7 @@ static int on_pong(struct handshake *h, const struct hs_msg *m, uint8_t *msg, st
 	if (!h->has_eph)
 		return fatal(h);
 	ret = make_core(h, m, h->eph_sk);
-	sodium_memzero(h->eph_sk, sizeof(h->eph_sk));
-	h->has_eph = false;
+	eph_drop(h);
 	if (!ret)
 		ret = take_payload(h, m, msg);
 	if (!ret)
@@ -442,8 +466,7 @@ int hs_handle(struct handshake *h, uint8_t *msg, size_t len, struct buf *out)
 			free(h->last_msg);
 			h->last_msg = NULL;
 			h->last_len = 0;
-			sodium_memzero(h->eph_sk, sizeof(h->eph_sk));
-			h->has_eph = false;
+			eph_drop(h);
 			h->next_stage = HS_STAGE_PING;
 		} else if (h->next_stage == HS_CLOSING) {
 			return HS_NOTHING;

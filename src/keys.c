@@ -243,6 +243,14 @@ out:
 	return r;
 }
 
+void keys_identity_forget_secret(struct keys_identity *id)
+{
+	if (!id)
+		return;
+	sodium_memzero(id->seed, sizeof(id->seed));
+	sodium_memzero(id->secret, sizeof(id->secret));
+}
+
 void keys_identity_free(struct keys_identity *id)
 {
 	if (!id)

@@ -9,8 +9,10 @@
 #include <sodium.h>
 
 #include "meshvpn/beacon_cmd.h"
+#include "meshvpn/caps.h"
 #include "meshvpn/cli.h"
 #include "meshvpn/config.h"
+#include "meshvpn/config_load.h"
 #include "meshvpn/ctl.h"
 #include "meshvpn/daemon.h"
 #include "meshvpn/keys.h"
@@ -27,6 +29,45 @@ static int cmd_genkey(const struct cli *cli)
 		return EXIT_FAILURE;
 	}
 	return EXIT_SUCCESS;
+}
+
+/* Hooks and ifdown run after set-up and may call ip(8): they need CAP_NET_ADMIN then. */
+static bool needs_net_admin_later(const struct config *cfg)
+{
+	if (cfg->hook || cfg->ifdown)
+		return true;
+	for (int ev = 0; ev < CONFIG_HOOK_COUNT; ev++)
+		if (cfg->hooks[ev])
+			return true;
+	return false;
+}
+
+/* Any program run after set-up: no_new_privs would break a set-uid one (sudo) in it. */
+static bool runs_programs_later(const struct config *cfg)
+{
+	return needs_net_admin_later(cfg) || (cfg->beacon_store && cfg->beacon_store[0] == '|') ||
+	       (cfg->beacon_load && cfg->beacon_load[0] == '|');
+}
+
+/*
+ * After set-up (device, socket, addresses, and the uid change of daemon_ready): nothing the
+ * loop does needs a capability (the sockets and files are open, a WebSocket reconnect is an
+ * outgoing connection), so only what the configured programs need is kept.
+ */
+static void drop_capabilities(const struct config *cfg, uint64_t keep)
+{
+	bool nnp = !runs_programs_later(cfg);
+	struct caps_state st;
+	char names[256];
+	int r = caps_drop(keep, nnp, &st);
+
+	if (r < 0) {
+		log_warn("cannot drop capabilities: %s", strerror(-r));
+		return;
+	}
+	log_info("Capabilities after set-up: %s kept%s%s",
+		 caps_format(st.effective, names, sizeof(names)),
+		 st.effective ? " (for hooks and ifdown)" : "", nnp ? ", no_new_privs set" : "");
 }
 
 static int cmd_run(const struct cli *cli)
@@ -60,9 +101,22 @@ static int cmd_run(const struct cli *cli)
 		goto out;
 	}
 	log_info("meshvpn %s starting", MESHVPN_VERSION);
+	/* workers started during set-up must still follow the --user/--group change */
+	caps_set_thread_keep(cfg.user || cfg.group ? CAPS_SETUID | CAPS_SETGID : 0);
+	if (config_check_perms(&cfg, &err) == 1)
+		log_warn("%s", err.msg);
 	if (node_new(&cfg, &node) == 0) {
-		if (daemon_ready(&d) == 0 && node_run(node) == 0)
-			status = EXIT_SUCCESS;
+		uint64_t keep = needs_net_admin_later(&cfg) ? CAPS_NET_ADMIN : 0;
+
+		/* the bounding set needs CAP_SETPCAP, which a change to --user takes away */
+		r = caps_limit_bounding(keep);
+		if (r < 0)
+			log_debug("bounding set kept: %s", strerror(-r));
+		if (daemon_ready(&d) == 0) {
+			drop_capabilities(&cfg, keep);
+			if (node_run(node) == 0)
+				status = EXIT_SUCCESS;
+		}
 		node_free(node);
 	}
 	log_info("meshvpn stopped");
@@ -91,6 +145,7 @@ int main(int argc, char **argv)
 		cli_free(&cli);
 		return EXIT_USAGE;
 	}
+	cli_scrub(&cli);
 	if (cli.help) {
 		cli_print_help(stdout);
 		status = EXIT_SUCCESS;

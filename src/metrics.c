@@ -3,6 +3,7 @@
  * metrics.c - the Prometheus endpoint: a writer for the text exposition format 0.0.4 and an
  * HTTP server (libmicrohttpd, external polling with epoll) run from the node's loop.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -537,6 +538,53 @@ void metrics_sample_u64(struct metrics_writer *w, const char *name,
 
 /* ---- the HTTP server ---- */
 
+/*
+ * libmicrohttpd is loaded when an endpoint is opened, not linked: it brings libgnutls and
+ * what that links (p11-kit, nettle, hogweed, gmp, tasn1, unistring, idn2), ~2.5 MB resident
+ * in every node, serving /metrics or not (tests/bench/scale.sh). Loaded once, kept.
+ */
+#define METRICS_MHD_SONAME "libmicrohttpd.so.12"
+static struct {
+	void *lib;
+	__typeof__(MHD_add_response_header) *add_response_header;
+	__typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+	__typeof__(MHD_destroy_response) *destroy_response;
+	__typeof__(MHD_get_daemon_info) *get_daemon_info;
+	__typeof__(MHD_get_timeout) *get_timeout;
+	__typeof__(MHD_lookup_connection_value) *lookup_connection_value;
+	__typeof__(MHD_queue_response) *queue_response;
+	__typeof__(MHD_run) *run;
+	__typeof__(MHD_start_daemon) *start_daemon;
+	__typeof__(MHD_stop_daemon) *stop_daemon;
+} mhd;
+
+static int mhd_load(void)
+{
+	void *lib;
+
+	if (mhd.lib)
+		return 0;
+	lib = dlopen(METRICS_MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		log_err("metrics: cannot load %s: %s", METRICS_MHD_SONAME, dlerror());
+		return -ENOENT;
+	}
+#define SYM(f) ((mhd.f = (__typeof__(mhd.f))dlsym(lib, "MHD_" #f)) != NULL)
+	bool ok = SYM(add_response_header) && SYM(create_response_from_buffer) &&
+		  SYM(destroy_response) && SYM(get_daemon_info) && SYM(get_timeout) &&
+		  SYM(lookup_connection_value) && SYM(queue_response) && SYM(run) &&
+		  SYM(start_daemon) && SYM(stop_daemon);
+#undef SYM
+	if (!ok) {
+		log_err("metrics: %s lacks a function: %s", METRICS_MHD_SONAME, dlerror());
+		memset(&mhd, 0, sizeof(mhd));
+		dlclose(lib);
+		return -ENOENT;
+	}
+	mhd.lib = lib;
+	return 0;
+}
+
 struct metrics {
 	struct MHD_Daemon *d;
 	struct loop_src src; /* MHD's epoll fd */
@@ -574,17 +622,17 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, con
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	r = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+	r = mhd.create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
 	if (!r)
 		return MHD_NO;
-	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8") !=
+	if (mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8") !=
 		MHD_YES ||
-	    (allow && MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES)) {
-		MHD_destroy_response(r);
+	    (allow && mhd.add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES)) {
+		mhd.destroy_response(r);
 		return MHD_NO;
 	}
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
+	ret = mhd.queue_response(c, status, r);
+	mhd.destroy_response(r);
 	return ret;
 }
 
@@ -592,10 +640,10 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, con
 static bool has_body(struct MHD_Connection *c)
 {
 	const char *cl =
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	    mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
 	return (cl && strcmp(cl, "0")) ||
-	       MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	       mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -643,18 +691,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal Server Error\n",
 				  NULL);
 	}
-	r = MHD_create_response_from_buffer(len, page, MHD_RESPMEM_MUST_FREE);
+	r = mhd.create_response_from_buffer(len, page, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(page);
 		return MHD_NO;
 	}
-	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, METRICS_CONTENT_TYPE) !=
+	if (mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, METRICS_CONTENT_TYPE) !=
 	    MHD_YES) {
-		MHD_destroy_response(r);
+		mhd.destroy_response(r);
 		return MHD_NO;
 	}
-	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
+	ret = mhd.queue_response(c, MHD_HTTP_OK, r);
+	mhd.destroy_response(r);
 	return ret;
 }
 
@@ -671,6 +719,9 @@ int metrics_open(const struct addr *listen, const struct metrics_limits *lim, me
 	*out = NULL;
 	if (!cb || !addr_to_sockaddr(listen, &ss, family))
 		return -EINVAL;
+	int r = mhd_load();
+	if (r < 0)
+		return r;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -689,7 +740,7 @@ int metrics_open(const struct addr *listen, const struct metrics_limits *lim, me
 	/* external polling (no MHD_USE_INTERNAL_POLLING_THREAD): MHD starts no thread */
 	m->starting = true;
 	errno = 0;
-	m->d = MHD_start_daemon(
+	m->d = mhd.start_daemon(
 	    flags, listen->port, NULL, NULL, handle, m, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, m,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
 	    m->lim.max_conns, MHD_OPTION_CONNECTION_TIMEOUT, m->lim.timeout_secs,
@@ -702,10 +753,10 @@ int metrics_open(const struct addr *listen, const struct metrics_limits *lim, me
 		free(m);
 		return err;
 	}
-	info = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_EPOLL_FD);
+	info = mhd.get_daemon_info(m->d, MHD_DAEMON_INFO_EPOLL_FD);
 	if (!info || info->epoll_fd < 0) {
 		log_err("metrics: MHD has no epoll fd");
-		MHD_stop_daemon(m->d);
+		mhd.stop_daemon(m->d);
 		free(m);
 		return -EIO;
 	}
@@ -722,7 +773,7 @@ struct loop_src *metrics_src(struct metrics *m)
 unsigned metrics_connections(struct metrics *m)
 {
 	const union MHD_DaemonInfo *info =
-	    MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	    mhd.get_daemon_info(m->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 
 	return info ? info->num_connections : 0;
 }
@@ -733,14 +784,14 @@ void metrics_run(struct metrics *m)
 
 	for (int i = 0; i < METRICS_RUN_ROUNDS; i++) {
 		unsigned before = metrics_connections(m);
-		(void)MHD_run(m->d);
+		(void)mhd.run(m->d);
 		/*
 		 * MHD's own sockets are edge-triggered in its epoll set: what is left in its
 		 * ready list (timeout 0) raises no new event, so run again now. And a slot
 		 * freed at the connection limit puts the listening socket back into the set
 		 * only at the start of the next run.
 		 */
-		bool pending = MHD_get_timeout(m->d, &ms) == MHD_YES && ms == 0;
+		bool pending = mhd.get_timeout(m->d, &ms) == MHD_YES && ms == 0;
 		bool freed = before >= m->lim.max_conns && metrics_connections(m) < before;
 		if (!pending && !freed)
 			break;
@@ -751,14 +802,14 @@ int metrics_timeout_ms(struct metrics *m)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
 
-	if (MHD_get_timeout(m->d, &ms) != MHD_YES)
+	if (mhd.get_timeout(m->d, &ms) != MHD_YES)
 		return -1;
 	return ms > INT32_MAX ? INT32_MAX : (int)ms;
 }
 
 uint16_t metrics_port(struct metrics *m)
 {
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *info = mhd.get_daemon_info(m->d, MHD_DAEMON_INFO_BIND_PORT);
 
 	return info ? info->port : 0;
 }
@@ -767,7 +818,7 @@ void metrics_close(struct metrics *m)
 {
 	if (!m)
 		return;
-	MHD_stop_daemon(m->d);
+	mhd.stop_daemon(m->d);
 	free(m);
 }
 

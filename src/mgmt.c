@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,8 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "meshvpn/log.h"
 #include "meshvpn/mgmt.h"
@@ -89,6 +92,33 @@ int mgmt_socket_path(char *buf, size_t len, const char *dir, const char *name)
 
 /* ---- output ---- */
 
+/*
+ * Answers on a hub carry new clients' private keys (client create, rotate-key): every buffer
+ * that held an answer is wiped before it is freed or moved, and so are jansson's (see
+ * mgmt_open). The management socket is far from the hot path.
+ */
+static void wipe_free(void *p)
+{
+	if (p) {
+		sodium_memzero(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+/* realloc() that leaves no copy behind. */
+static void *wipe_realloc(void *p, size_t n)
+{
+	void *q = malloc(n);
+
+	if (q && p) {
+		size_t old = malloc_usable_size(p);
+		memcpy(q, p, old < n ? old : n);
+	}
+	if (q)
+		wipe_free(p);
+	return q;
+}
+
 static size_t pending(const struct mgmt_client *c)
 {
 	return c->out_len - c->out_off;
@@ -134,7 +164,7 @@ static void reap(struct mgmt *m)
 		struct mgmt_client *c = m->dead;
 
 		m->dead = c->next;
-		free(c->out);
+		wipe_free(c->out);
 		free(c);
 	}
 }
@@ -160,9 +190,11 @@ static bool flush(struct mgmt_client *c)
 		c->last_out = c->m->now;
 	}
 	if (!pending(c)) {
+		if (c->out)
+			sodium_memzero(c->out, c->out_len);
 		c->out_off = c->out_len = 0;
 		if (c->out_cap > OUT_KEEP) {
-			free(c->out);
+			wipe_free(c->out);
 			c->out = NULL;
 			c->out_cap = 0;
 		}
@@ -185,12 +217,13 @@ static int out_append(struct mgmt_client *c, const char *s, size_t n, bool big)
 		c->last_out = c->m->now; /* the stall clock starts now */
 	if (c->out_len + n > c->out_cap && c->out_off) {
 		memmove(c->out, c->out + c->out_off, p);
+		sodium_memzero(c->out + p, c->out_len - p); /* the sent bytes' old place */
 		c->out_off = 0;
 		c->out_len = p;
 	}
 	if (c->out_len + n > c->out_cap) {
 		size_t cap = MAX(MAX(c->out_cap * 2, (size_t)4096), c->out_len + n);
-		char *o = realloc(c->out, cap);
+		char *o = wipe_realloc(c->out, cap);
 
 		if (!o)
 			return -ENOMEM;
@@ -212,9 +245,9 @@ static char *dump_line(const json_t *v, size_t *len)
 	if (!s)
 		return NULL;
 	n = strlen(s);
-	t = realloc(s, n + 2);
+	t = wipe_realloc(s, n + 2);
 	if (!t) {
-		free(s);
+		wipe_free(s);
 		return NULL;
 	}
 	t[n] = '\n';
@@ -278,7 +311,7 @@ out:
 		}
 		client_kill(c);
 	}
-	free(line);
+	wipe_free(line);
 	json_decref(o);
 }
 
@@ -755,6 +788,7 @@ int mgmt_open(const struct mgmt_params *p, struct mgmt **out)
 	*out = NULL;
 	if (!p->path || !*p->path || !p->handler)
 		return -EINVAL;
+	json_set_alloc_funcs(malloc, wipe_free); /* process-wide; malloc's blocks either way */
 	if (strlen(p->path) >= sizeof(sa.sun_path)) {
 		log_err("management socket %s: the path is longer than %zu bytes", p->path,
 			sizeof(sa.sun_path) - 1);

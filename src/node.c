@@ -427,6 +427,8 @@ static int setup_crypto(struct node *n)
 	r = session_ctx_new(&sp, &n->sctx);
 	if (r < 0)
 		log_err("cannot set up the crypto context: %s", strerror(-r));
+	/* from now on the only copy of the private key is the session context's */
+	keys_identity_forget_secret(n->ident);
 	return r;
 }
 

@@ -59,8 +59,17 @@ _Static_assert(NODE_BUF_SIZE >= SESSION_HEADROOM + SESSION_BUF_SIZE, "session bu
 #define NODE_DEVQ 512 /* received packets waiting for the device write at the end of a round */
 #define NODE_MAX_INITIATORS 512  /* our own handshakes in progress */
 #define NODE_MAX_RESPONDERS 512  /* handshakes others started with us, in progress */
-#define NODE_NEW_RESPONDERS_PER_TICK 64 /* PONGs to new addresses per second */
-#define NODE_INIT_CHECKS_PER_TICK 256	/* handshake messages from new addresses examined */
+/*
+ * Work for handshakes from new addresses, per one-second tick. A PONG costs a signature
+ * check, a key pair and a signature (~150 us), a whole responder handshake ~350 us of one core
+ * (tests/bench/scale.sh: ~2,800/s): 2048 PONGs/s let trusted peers in at the rate one core
+ * completes them, and cap what replayed PINGs can take at about a third of a core (the
+ * responder table, NODE_MAX_RESPONDERS, caps them sooner). An init message with an untrusted
+ * key costs microseconds (its key hash is compared before any signature check); 4096 checks
+ * bound the signature checks of forged ones to a quarter of a core.
+ */
+#define NODE_NEW_RESPONDERS_PER_TICK 2048 /* PONGs to new addresses per second */
+#define NODE_INIT_CHECKS_PER_TICK 4096	  /* handshake messages from new addresses examined */
 #define NODE_ADDR_RESET_SECS 300   /* own address list rebuilt (PROTOCOL.md 5.8) */
 #define NODE_RESOLVE_SECS 300	   /* configured peer names resolved again */
 #define NODE_STATS_SECS 60

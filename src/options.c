@@ -290,6 +290,10 @@ const struct opt opt_table[] = {
      .arg = "USER", .help = "switch to USER after start-up"},
     {.names = {"group"}, .key = "group", .kind = OPT_STR, FIELD(group), .section = OPT_SEC_PROCESS,
      .arg = "GROUP", .help = "switch to GROUP after start-up"},
+    {.names = {"strict-perms"}, .key = "strict-perms", .kind = OPT_BOOL, .flags = OPT_SWITCH,
+     .sw = true, FIELD(strict_perms), .has = CONFIG_HAS_STRICT_PERMS, .section = OPT_SEC_PROCESS,
+     .help = "refuse to start when a config file holding a key or\n"
+             "password can be read by its group or others"},
     {.names = {"log-file"}, .kind = OPT_STR, FIELD(log_file), .section = OPT_SEC_PROCESS,
      .arg = "FILE", .help = "also log to FILE"},
     {.names = {"stats-file"}, .key = "stats-file", .kind = OPT_STR, FIELD(stats_file),

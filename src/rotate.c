@@ -70,17 +70,20 @@ static void set_send(struct rotate_action *act, const struct rotate_msg *m)
 	act->send = true;
 }
 
-int rotate_init(struct rotate *r, bool starter, unsigned cycle, struct rotate_action *act)
+int rotate_init(struct rotate *r, struct rotate_secret *sec, bool starter, unsigned cycle,
+		struct rotate_action *act)
 {
 	struct rotate_msg m = { .id = 1 };
 	int ret;
 
 	memset(r, 0, sizeof(*r));
+	sodium_memzero(sec, sizeof(*sec));
+	r->sec = sec;
 	action_clear(act);
 	r->cycle = cycle ? cycle : ROTATE_CYCLE_DEFAULT;
 	if (!starter)
 		return 0;
-	ret = keypair(r->proposed, m.propose);
+	ret = keypair(r->sec->proposed, m.propose);
 	if (ret) {
 		rotate_wipe(r);
 		return ret;
@@ -111,17 +114,17 @@ int rotate_handle(struct rotate *r, const uint8_t *p, size_t len, struct rotate_
 	if (ret)
 		goto out;
 	if (crypto_scalarmult(k1, sk, m.propose) ||
-	    (confirm && crypto_scalarmult(k2, r->proposed, m.confirm))) {
+	    (confirm && crypto_scalarmult(k2, r->sec->proposed, m.confirm))) {
 		ret = -EBADMSG; /* all-zero shared secret: small-order key */
 		goto out;
 	}
 
 	r->timeout = false;
-	memcpy(r->pending_key, k1, ROTATE_KEY_LEN);
+	memcpy(r->sec->pending_key, k1, ROTATE_KEY_LEN);
 	memcpy(r->pending_pub, pk, ROTATE_KEY_LEN);
 	r->has_pending = true;
 	if (confirm) {
-		sodium_memzero(r->proposed, ROTATE_KEY_LEN);
+		sodium_memzero(r->sec->proposed, ROTATE_KEY_LEN);
 		r->has_proposed = false;
 		act->install = true;
 		act->use_for_sending = true;
@@ -148,7 +151,7 @@ int rotate_cycle(struct rotate *r, struct rotate_action *act)
 			return 0;
 		}
 		/* Our proposal or its answer was lost: repeat the last message. */
-		if (crypto_scalarmult_base(m.propose, r->proposed))
+		if (crypto_scalarmult_base(m.propose, r->sec->proposed))
 			return -EIO;
 		if (r->has_confirmed) {
 			m.id = r->confirmed_id;
@@ -172,7 +175,7 @@ int rotate_cycle(struct rotate *r, struct rotate_action *act)
 		return ret;
 	}
 	r->own_id += 2;
-	memcpy(r->proposed, sk, ROTATE_KEY_LEN);
+	memcpy(r->sec->proposed, sk, ROTATE_KEY_LEN);
 	sodium_memzero(sk, sizeof(sk));
 	r->has_proposed = true;
 	memcpy(r->confirmed_pub, r->pending_pub, ROTATE_KEY_LEN);
@@ -185,8 +188,8 @@ int rotate_cycle(struct rotate *r, struct rotate_action *act)
 	act->install = true;
 	act->use_for_sending = false;
 	act->id = r->own_id;
-	memcpy(act->key, r->pending_key, ROTATE_KEY_LEN);
-	sodium_memzero(r->pending_key, ROTATE_KEY_LEN);
+	memcpy(act->key, r->sec->pending_key, ROTATE_KEY_LEN);
+	sodium_memzero(r->sec->pending_key, ROTATE_KEY_LEN);
 	sodium_memzero(r->pending_pub, ROTATE_KEY_LEN);
 	r->has_pending = false;
 	return 0;
@@ -203,6 +206,8 @@ int rotate_tick(struct rotate *r, struct rotate_action *act)
 
 void rotate_wipe(struct rotate *r)
 {
+	if (r->sec)
+		sodium_memzero(r->sec, sizeof(*r->sec));
 	sodium_memzero(r, sizeof(*r));
 }
 

@@ -16,7 +16,12 @@ struct session_ctx {
 	uint8_t node_id[SESSION_NODE_ID_LEN];
 	struct algo_list algos;
 	unsigned rotate_cycle;
+	struct secmem *secrets; /* ephemeral handshake keys and rotation secrets, guarded */
 };
+
+/* A slot of ctx->secrets holds either an ephemeral handshake key or a rotation secret. */
+#define SESSION_SECRET_SLOT \
+	(sizeof(struct rotate_secret) > HS_ECDH_LEN ? sizeof(struct rotate_secret) : HS_ECDH_LEN)
 
 struct session {
 	struct session_ctx *ctx;
@@ -27,9 +32,10 @@ struct session {
 	bool dead; /* a fatal error or timeout happened */
 	bool has_rotation;
 	uint8_t algo;
-	struct handshake hs;
+	struct handshake *hs; /* while has_hs: allocated apart, ~2.4 KB an established peer lacks */
 	struct frame_core core; /* valid when established && !plain */
 	struct rotate rot;
+	struct rotate_secret *rot_sec; /* a slot of ctx->secrets once rotation started */
 	uint8_t *peer_payload;
 	size_t peer_payload_len;
 	uint8_t peer_pk[SESSION_PUBKEY_LEN]; /* established: the key the peer signed with */
@@ -51,7 +57,7 @@ int session_ctx_new(const struct session_params *p, struct session_ctx **out)
 		goto out;
 	ctx->trusted = malloc(n * SESSION_PUBKEY_LEN);
 	ctx->sk = sodium_malloc(HS_SECKEY_LEN);
-	if (!ctx->trusted || !ctx->sk)
+	if (!ctx->trusted || !ctx->sk || secmem_new(SESSION_SECRET_SLOT, &ctx->secrets) < 0)
 		goto out;
 	if (crypto_sign_seed_keypair(ctx->pk, ctx->sk, p->seed)) {
 		ret = -EINVAL;
@@ -78,6 +84,7 @@ int session_ctx_new(const struct session_params *p, struct session_ctx **out)
 		.algos = &ctx->algos,
 		.payload_ok = p->payload_ok,
 		.payload_arg = p->payload_arg,
+		.secrets = ctx->secrets,
 	};
 	*out = ctx;
 	return 0;
@@ -91,6 +98,7 @@ void session_ctx_free(struct session_ctx *ctx)
 	if (!ctx)
 		return;
 	sodium_free(ctx->sk); /* unlocks, wipes, frees; accepts NULL */
+	secmem_free(ctx->secrets);
 	free(ctx->trusted);
 	sodium_memzero(ctx, sizeof(*ctx));
 	free(ctx);
@@ -106,6 +114,11 @@ int session_ctx_init_key(const struct session_ctx *ctx, const uint8_t *msg, size
 	return hs_key_find(msg, len, ctx->hs.trusted, ctx->hs.n_trusted);
 }
 
+size_t session_ctx_secrets_used(const struct session_ctx *ctx)
+{
+	return secmem_used(ctx->secrets);
+}
+
 static int session_alloc(struct session_ctx *ctx, const uint8_t *payload, size_t len,
 			 struct session **out)
 {
@@ -116,9 +129,15 @@ static int session_alloc(struct session_ctx *ctx, const uint8_t *payload, size_t
 	if (!s)
 		return -ENOMEM;
 	s->ctx = ctx;
-	ret = hs_init(&s->hs, &ctx->hs, payload, len);
+	s->hs = malloc(sizeof(*s->hs));
+	if (!s->hs) {
+		free(s);
+		return -ENOMEM;
+	}
+	ret = hs_init(s->hs, &ctx->hs, payload, len);
 	if (ret) {
-		hs_free(&s->hs);
+		hs_free(s->hs);
+		free(s->hs);
 		free(s);
 		return ret;
 	}
@@ -135,7 +154,7 @@ int session_new_initiator(struct session_ctx *ctx, const uint8_t *payload, size_
 	if (ret)
 		return ret;
 	buf_reset(out, SESSION_HEADROOM);
-	ret = hs_start(&(*s)->hs, out);
+	ret = hs_start((*s)->hs, out);
 	if (ret) {
 		session_free(*s);
 		*s = NULL;
@@ -151,8 +170,11 @@ int session_new_responder(struct session_ctx *ctx, const uint8_t *payload, size_
 
 static void drop_hs(struct session *s)
 {
-	if (s->has_hs)
-		hs_free(&s->hs);
+	if (s->has_hs) {
+		hs_free(s->hs); /* wipes it */
+		free(s->hs);
+		s->hs = NULL;
+	}
 	s->has_hs = false;
 }
 
@@ -189,13 +211,13 @@ static int complete(struct session *s, struct buf *b, struct session_event *ev)
 	struct rotate_action act;
 	int ret = 0;
 
-	s->initiator = s->hs.initiator;
-	s->algo = s->hs.algo;
-	s->plain = !hs_take_core(&s->hs, &s->core);
-	s->peer_payload = hs_take_peer_payload(&s->hs, &s->peer_payload_len);
-	memcpy(s->peer_pk, s->hs.peer_pk, SESSION_PUBKEY_LEN);
+	s->initiator = s->hs->initiator;
+	s->algo = s->hs->algo;
+	s->plain = !hs_take_core(s->hs, &s->core);
+	s->peer_payload = hs_take_peer_payload(s->hs, &s->peer_payload_len);
+	memcpy(s->peer_pk, s->hs->peer_pk, SESSION_PUBKEY_LEN);
 	s->established = true;
-	if (hs_closing(&s->hs))
+	if (hs_closing(s->hs))
 		drop_hs(s);
 
 	ev->kind = SESSION_ESTABLISHED;
@@ -207,7 +229,12 @@ static int complete(struct session *s, struct buf *b, struct session_event *ev)
 		return SESSION_ESTABLISHED;
 
 	/* The responder starts rotation and sends message 1 right away. */
-	ret = rotate_init(&s->rot, !s->initiator, s->ctx->rotate_cycle, &act);
+	s->rot_sec = secmem_get(s->ctx->secrets);
+	if (!s->rot_sec) {
+		s->dead = true;
+		return -ENOMEM;
+	}
+	ret = rotate_init(&s->rot, s->rot_sec, !s->initiator, s->ctx->rotate_cycle, &act);
 	if (!ret) {
 		s->has_rotation = true;
 		if (act.send) {
@@ -233,7 +260,7 @@ static int handle_init(struct session *s, struct buf *b, struct session_event *e
 		return -ENOENT;
 	/* The reply is written over the request, after hs_handle has consumed it. */
 	buf_reset(b, SESSION_HEADROOM);
-	ret = hs_handle(&s->hs, msg, len, b);
+	ret = hs_handle(s->hs, msg, len, b);
 	if (ret < 0) {
 		b->len = 0;
 		if (ret == HS_E_FATAL) {
@@ -297,7 +324,7 @@ int session_handle(struct session *s, struct buf *b, struct session_event *ev)
 	}
 	if (unlikely(!s->established)) {
 		/* no session key yet; but it tells a responder that its PENG got lost */
-		if (s->has_hs && hs_nudge(&s->hs, b) == HS_REPLY) {
+		if (s->has_hs && hs_nudge(s->hs, b) == HS_REPLY) {
 			ev->kind = SESSION_REPLY;
 			return SESSION_REPLY;
 		}
@@ -333,8 +360,8 @@ int session_tick(struct session *s, struct buf *out)
 	if (s->established && !s->plain)
 		frame_tick(&s->core);
 	if (s->has_hs) {
-		ret = hs_tick(&s->hs, out);
-		if (hs_closing(&s->hs))
+		ret = hs_tick(s->hs, out);
+		if (hs_closing(s->hs))
 			drop_hs(s);
 		if (ret < 0) {
 			s->dead = !s->established;
@@ -427,6 +454,7 @@ void session_free(struct session *s)
 	if (s->established && !s->plain)
 		frame_core_free(&s->core);
 	rotate_wipe(&s->rot);
+	secmem_put(s->ctx->secrets, s->rot_sec);
 	if (s->peer_payload)
 		sodium_memzero(s->peer_payload, s->peer_payload_len);
 	free(s->peer_payload);

@@ -25,6 +25,8 @@ enum cli_command {
 	CLI_HUB,	    /* hub: the management client's hub commands (parsed by ctl) */
 };
 
+#define CLI_SECRET_ARGS 8 /* secret option values remembered for cli_scrub() */
+
 struct cli {
 	enum cli_command command;
 	bool help;	       /* -h, --help or "help": print cli_print_help(), exit 0 */
@@ -36,6 +38,9 @@ struct cli {
 	/* reserved subcommands: argv from the subcommand name on (borrowed from argv) */
 	int sub_argc;
 	char **sub_argv;
+	/* argv elements holding a secret's value (borrowed), for cli_scrub() */
+	char *secret_args[CLI_SECRET_ARGS];
+	size_t n_secret_args;
 };
 
 /*
@@ -44,6 +49,12 @@ struct cli {
  * option named in err. Stops early (returning 0) at --help or --version.
  */
 int config_parse_cli(int argc, char **argv, struct cli *cli, struct config_error *err) WUR;
+/*
+ * Once the values are copied: overwrites the secret option values in argv (what ps(1) and
+ * /proc/PID/cmdline show) and the values of the environment variables PASSWORD and
+ * PRIVATE_KEY in place, and removes those from the environment.
+ */
+void cli_scrub(struct cli *cli);
 /* Frees and wipes everything cli owns; accepts NULL. */
 void cli_free(struct cli *cli);
 

@@ -41,6 +41,7 @@ enum config_has {
 	CONFIG_HAS_PORT_FORWARDING = 1u << 9,
 	CONFIG_HAS_DAEMON = 1u << 10,
 	CONFIG_HAS_LOG_LEVEL = 1u << 11,
+	CONFIG_HAS_STRICT_PERMS = 1u << 12,
 };
 
 struct config_strlist {
@@ -102,6 +103,7 @@ struct config {
 	char *statsd_prefix;
 	char *user;
 	char *group;
+	bool strict_perms; /* refuse a config file with a secret that others can read */
 
 	/* management API, metrics, the hub role */
 	char *name;		/* network name: --name, else the --config file's ("x.net": x) */
@@ -122,7 +124,20 @@ struct config {
 	bool daemon;
 	char *log_file;
 	enum log_level log_level; /* LOG_INFO, -v LOG_DEBUG, -q LOG_ERROR */
+
+	/* not settings: what config_load_file() saw (config_check_perms) */
+	char *exposed_file;	    /* a loaded file holding a secret that is group/world-readable */
+	uint32_t exposed_mode;	    /* its permission bits */
+	const char *exposed_key;    /* the secret it holds ("crypto.private-key", ...) */
 };
+
+/*
+ * Secret strings (the OPT_SECRET settings, genkey's password) live in sodium_malloc()
+ * memory: locked, guarded, wiped when freed. A copy of s, or NULL (out of memory).
+ */
+char *config_secret_dup(const char *s);
+/* Wipes and frees a string from config_secret_dup(); accepts NULL. */
+void config_secret_free(char *s);
 
 /* True when the configuration makes the node a hub (a hub.* setting is present). */
 bool config_is_hub(const struct config *cfg);

@@ -20,6 +20,15 @@
  * error cfg is still valid (may be partly merged) and must be freed by the caller.
  */
 int config_load_file(struct config *cfg, const char *path, struct config_error *err) WUR;
+/*
+ * config_load_file() also notes in cfg->exposed_* when the file holds a secret (private
+ * key, password, beacon password) and its group or others may read it. This says what
+ * to do about that once the settings are complete: 0 (nothing noted), 1 (err->msg is the
+ * warning naming the file, its mode and the secret) or -EACCES (cfg->strict_perms: the
+ * same as an error).
+ */
+int config_check_perms(const struct config *cfg, struct config_error *err) WUR;
+
 /* Same for YAML text in memory; name is used in messages. */
 int config_load_buffer(struct config *cfg, const void *data, size_t len, const char *name,
 		       struct config_error *err) WUR;

@@ -62,8 +62,7 @@ struct frame_replay {
 };
 
 struct frame_slot {
-	struct evp_cipher_ctx_st *enc; /* keyed once at install; only the IV changes per packet */
-	struct evp_cipher_ctx_st *dec;
+	struct evp_cipher_ctx_st *dec; /* keyed once at install; only the IV changes per packet */
 	bool keyed;
 	uint8_t send_nonce[FRAME_NONCE_LEN]; /* last nonce used; incremented before each use */
 	struct frame_replay replay;
@@ -73,6 +72,11 @@ struct frame_core {
 	uint8_t algo;	   /* ALGO_AES128..ALGO_CHACHA20 */
 	uint8_t dir;	   /* own direction byte; received nonces carry the other one */
 	uint8_t send_slot; /* slot used for encryption */
+	/*
+	 * Only the sending slot encrypts: one context, keyed with its key whenever a key is
+	 * installed in it (a cipher context is ~1.2 KB; three per peer saved).
+	 */
+	struct evp_cipher_ctx_st *enc;
 	struct frame_slot slot[FRAME_SLOTS];
 };
 
@@ -95,7 +99,7 @@ void frame_core_free(struct frame_core *c);
 /* True if the core holds cipher contexts. */
 static inline bool frame_core_ready(const struct frame_core *c)
 {
-	return c->slot[0].enc != NULL;
+	return c->enc != NULL;
 }
 
 /*

@@ -11,6 +11,7 @@
 #include "algo.h"
 #include "bytes.h"
 #include "frame.h"
+#include "secmem.h"
 #include "util.h"
 
 #define HS_SALT_LEN	   4 /* key-hash salt */
@@ -85,6 +86,9 @@ struct hs_config {
 	/* Optional: decides whether a peer payload (NodeInfo) is well-formed; false is fatal. */
 	bool (*payload_ok)(const uint8_t *payload, size_t len, void *arg);
 	void *payload_arg;
+	/* Optional: where ephemeral keys live (slots of at least HS_ECDH_LEN bytes); without
+	 * it each handshake takes its own sodium_malloc() block. */
+	struct secmem *secrets;
 };
 
 /* Results of hs_handle besides errors. */
@@ -105,7 +109,7 @@ struct handshake {
 	unsigned close_time;
 	bool replied; /* answered a repeated message this tick already */
 	uint8_t salted_hash[HS_SALTED_HASH_LEN];
-	uint8_t eph_sk[HS_ECDH_LEN];
+	uint8_t *eph_sk; /* HS_ECDH_LEN bytes of guarded memory while has_eph, else NULL */
 	uint8_t *last_msg; /* exact bytes of the last message sent (incl. 0xFF) */
 	size_t last_len;
 	uint8_t *payload; /* own NodeInfo */

@@ -3,6 +3,10 @@
  * hsguard.h - cheap filters for handshake messages from the network, run before any state
  * is made or any signature checked: a per-source budget and a memory of recent salts.
  *
+ * The budget is per IP address, not per port: one host cannot take more by opening sockets;
+ * 64 a tick leaves room for many peers behind one NAT address (a handshake takes two
+ * messages) and keeps one sender to 64 of the node's NODE_INIT_CHECKS_PER_TICK.
+ *
  * Both tables are fixed arrays indexed by a keyed hash (SipHash, key random per process),
  * so a sender cannot aim at a slot, and an overwritten slot only ever forgets (lets a
  * message through to the next filter), never blocks somebody else.
@@ -16,7 +20,7 @@
 #include "meshvpn/addr.h"
 
 #define HSGUARD_SOURCES 512    /* per-source budget slots */
-#define HSGUARD_PER_SOURCE 8   /* init messages examined per source address per tick */
+#define HSGUARD_PER_SOURCE 64  /* init messages examined per source address per tick */
 #define HSGUARD_SALTS 2048     /* recent (salt, key hash) pairs remembered */
 #define HSGUARD_SALT_TICKS 300 /* how long a salt stays tied to its first sender */
 #define HSGUARD_SALT_LEN 8     /* salt and key hash of an init message (PROTOCOL.md 2.2) */

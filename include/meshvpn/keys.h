@@ -75,6 +75,11 @@ struct keys_identity {
  */
 int keys_identity_load(struct keys_identity **out, const char *private_key, const char *public_key,
 		       const char *password) WUR;
+/*
+ * Wipes the seed and the expanded secret key, keeping the public key: for when the private
+ * key has been handed over (session_ctx_new keeps its own guarded copy). Accepts NULL.
+ */
+void keys_identity_forget_secret(struct keys_identity *id);
 /* Wipes and frees an identity; accepts NULL. */
 void keys_identity_free(struct keys_identity *id);
 

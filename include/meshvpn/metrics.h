@@ -148,7 +148,8 @@ struct metrics_limits {
  * on /metrics. HTTP/1.0 and 1.1 with keep-alive. lim may be NULL (defaults). Register
  * metrics_src() in the loop and call metrics_run() as it says. On failure logs the reason
  * (the address and what MHD said) and returns -errno (-EADDRINUSE, -EADDRNOTAVAIL, -EACCES,
- * ..., -EIO when MHD gives no errno) with *out = NULL.
+ * ..., -EIO when MHD gives no errno, -ENOENT when libmicrohttpd cannot be loaded: the first
+ * call loads it) with *out = NULL.
  */
 int metrics_open(const struct addr *listen, const struct metrics_limits *lim, metrics_cb cb,
 		 void *ctx, struct metrics **out) WUR;

@@ -34,19 +34,24 @@ struct rotate_action {
 	uint8_t key[ROTATE_KEY_LEN]; /* raw X25519 output; the caller truncates per cipher */
 };
 
+/* The private part of the state: kept by the caller in guarded memory (secmem.h). */
+struct rotate_secret {
+	uint8_t proposed[ROTATE_KEY_LEN];    /* own private key awaiting confirmation */
+	uint8_t pending_key[ROTATE_KEY_LEN]; /* key from the peer's proposal, to confirm next */
+};
+
 struct rotate {
 	uint64_t own_id;  /* id of our last message (starter 1, else 0 at start) */
 	unsigned cycle;	  /* ticks per cycle */
 	unsigned counter; /* ticks since the last cycle */
 	bool timeout;	  /* our proposal was already unconfirmed at the last cycle */
 	bool has_proposed;
-	uint8_t proposed[ROTATE_KEY_LEN]; /* own private key awaiting confirmation */
 	bool has_pending;
-	uint8_t pending_key[ROTATE_KEY_LEN]; /* key from the peer's proposal, to confirm next */
 	uint8_t pending_pub[ROTATE_KEY_LEN]; /* our reply public key for that proposal */
 	bool has_confirmed;
 	uint8_t confirmed_pub[ROTATE_KEY_LEN]; /* last confirmation sent (for resends) */
 	uint64_t confirmed_id;
+	struct rotate_secret *sec; /* the caller's, for as long as r is used */
 };
 
 /*
@@ -61,9 +66,11 @@ int rotate_msg_decode(struct rotate_msg *m, const uint8_t *p, size_t len) WUR;
 
 /*
  * Starts rotation after a handshake. The starter (the handshake responder) proposes at once:
- * act->send holds message id 1. cycle 0 means ROTATE_CYCLE_DEFAULT. Returns 0 or -errno.
+ * act->send holds message id 1. cycle 0 means ROTATE_CYCLE_DEFAULT. sec holds the private
+ * keys (zeroed here; the caller's memory, e.g. guarded). Returns 0 or -errno.
  */
-int rotate_init(struct rotate *r, bool starter, unsigned cycle, struct rotate_action *act) WUR;
+int rotate_init(struct rotate *r, struct rotate_secret *sec, bool starter, unsigned cycle,
+		struct rotate_action *act) WUR;
 /*
  * Handles a received (decrypted, authenticated) rotation message body. May set act->install
  * with use_for_sending. Never sends. Returns 0 (also for ignored old ids) or -EBADMSG; a
@@ -77,7 +84,7 @@ int rotate_handle(struct rotate *r, const uint8_t *p, size_t len, struct rotate_
 int rotate_tick(struct rotate *r, struct rotate_action *act) WUR;
 /* Runs one cycle now (what rotate_tick does when the counter expires). */
 int rotate_cycle(struct rotate *r, struct rotate_action *act) WUR;
-/* Wipes all key material. */
+/* Wipes all key material (r and its secret part; the memory stays the caller's). */
 void rotate_wipe(struct rotate *r);
 /* Wipes an action after use. */
 void rotate_action_wipe(struct rotate_action *act);

@@ -87,6 +87,8 @@ int session_ctx_set_trusted(struct session_ctx *ctx, const uint8_t *keys, size_t
 const uint8_t *session_ctx_public_key(const struct session_ctx *ctx);
 /* hs_key_find with the trusted keys: the cheap filter before any state or signature check. */
 int session_ctx_init_key(const struct session_ctx *ctx, const uint8_t *msg, size_t len);
+/* Guarded secret slots held now (ephemeral and rotation keys): for tests and leak checks. */
+size_t session_ctx_secrets_used(const struct session_ctx *ctx);
 
 /*
  * New session as initiator with our NodeInfo payload (copied); writes the PING to send into

@@ -67,6 +67,13 @@ grep -Eq "^Gid:[[:space:]]+$NOBODY_GID[[:space:]]+$NOBODY_GID[[:space:]]+$NOBODY
 grep -Eq "^Groups:[[:space:]]+$NOBODY_GID[[:space:]]*$" "/proc/$pid/status" ||
 	fail "supplementary groups: $(grep ^Groups "/proc/$pid/status")"
 grep -Eq "^CapEff:[[:space:]]+0+$" "/proc/$pid/status" || fail "capabilities left after the drop"
+# in every thread: the workers started before the uid change kept only CAP_SETUID/SETGID for it
+for t in /proc/$pid/task/*; do
+	for f in CapEff CapPrm; do
+		grep -Eq "^$f:[[:space:]]+0+$" "$t/status" ||
+			fail "thread ${t##*/}: $(grep "^$f" "$t/status") after the drop"
+	done
+done
 # root's, not nobody's (unlike VpnCloud): nobody must not be able to redirect root's signals
 [ "$(stat -c %U "$RUN/a.pid")" = root ] || fail "pid file owned by $(stat -c %U "$RUN/a.pid")"
 [ "$(readlink "/proc/$pid/fd/0")" = /dev/null ] || fail "stdin is not /dev/null"

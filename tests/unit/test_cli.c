@@ -320,6 +320,36 @@ static void test_conflicts(void **state)
 	unsetenv("PRIVATE_KEY");
 }
 
+/* The secret values are wiped in argv and the environment once copied; nothing else is. */
+static void test_scrub(void **state)
+{
+	(void)state;
+	struct cli cli;
+	char pw[] = "argpw", bp[] = "--beacon-password=beaconpw", dev[] = "tun7";
+	char gpw[] = "genpw";
+	char envpw[] = "PASSWORD=envpw"; /* putenv: the environment uses this very buffer */
+
+	assert_int_equal(putenv(envpw), 0);
+	assert_int_equal(PARSE(&cli, "-p", pw, bp, "-d", dev), 0);
+	cli_scrub(&cli);
+	assert_int_equal(pw[0], 0);
+	assert_memory_equal(pw, "\0\0\0\0\0", sizeof(pw));
+	assert_string_equal(bp, "--beacon-password="); /* the value only */
+	assert_string_equal(dev, "tun7");
+	assert_null(getenv("PASSWORD"));
+	assert_memory_equal(envpw, "PASSWORD=\0\0\0\0\0", sizeof(envpw));
+	/* the copies are intact */
+	assert_string_equal(cli.layer.password, "argpw");
+	assert_string_equal(cli.layer.beacon_password, "beaconpw");
+	cli_free(&cli);
+
+	assert_int_equal(PARSE(&cli, "genkey", "-p", gpw), 0);
+	cli_scrub(&cli);
+	assert_int_equal(gpw[0], 0);
+	assert_string_equal(cli.genkey_password, "genpw");
+	cli_free(&cli);
+}
+
 static void test_env(void **state)
 {
 	(void)state;
@@ -375,7 +405,8 @@ static void test_subcommands(void **state)
 	cli_free(&cli);
 	unsetenv("PASSWORD");
 
-	expect_fail("unexpected argument 'extra' for genkey", PARSE(&cli, "genkey", "extra"), &cli);
+	expect_fail("unexpected argument for genkey (a password needs -p)",
+		    PARSE(&cli, "genkey", "extra"), &cli);
 	expect_fail("unknown option -v for genkey (try --help)", PARSE(&cli, "genkey", "-v"), &cli);
 	expect_fail("option -p for genkey requires a value", PARSE(&cli, "genkey", "-p"), &cli);
 	assert_int_equal(PARSE(&cli, "genkey", "--help"), 0);
@@ -736,6 +767,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_websocket, setup),
 	    cmocka_unit_test_setup(test_conflicts, setup),
 	    cmocka_unit_test_setup(test_env, setup),
+	    cmocka_unit_test_setup(test_scrub, setup),
 	    cmocka_unit_test_setup(test_subcommands, setup),
 	    cmocka_unit_test_setup(test_help_version, setup),
 	    cmocka_unit_test_setup(test_help_from_table, setup),

@@ -54,7 +54,7 @@ static void test_defaults(void **state)
 	/* no password or key */
 	assert_int_equal(config_validate(&cfg, &err), -ENOKEY);
 	assert_non_null(strstr(err.msg, "no password or private key"));
-	cfg.password = strdup("x");
+	cfg.password = config_secret_dup("x");
 	assert_int_equal(config_validate(&cfg, &err), 0);
 	assert_int_equal(cfg.keepalive, 90);
 	assert_int_equal(cfg.n_algorithms, 3);
@@ -136,7 +136,7 @@ static void test_validate(void **state)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		config_init(&cfg);
-		cfg.password = strdup("x");
+		cfg.password = config_secret_dup("x");
 		cfg.peer_timeout = cases[i].timeout;
 		assert_int_equal(config_validate(&cfg, &err), 0);
 		assert_int_equal(cfg.keepalive, cases[i].keepalive);

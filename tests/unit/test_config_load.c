@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -426,6 +427,86 @@ static void test_load_file(void **state)
 	config_free(&cfg);
 }
 
+/* Loads text from a file of the given mode; returns config_check_perms() (cfg kept). */
+static int perms_verdict(struct config *cfg, const char *text, mode_t mode, bool strict)
+{
+	char *path = write_temp(text);
+	int r;
+
+	assert_int_equal(chmod(path, mode), 0);
+	config_init(cfg);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(config_load_file(cfg, path, &err), 0);
+	unlink(path);
+	cfg->strict_perms = strict;
+	r = config_check_perms(cfg, &err);
+	/* whatever the verdict, the message never shows the secret itself */
+	assert_null(strstr(err.msg, A1_SEED_B62));
+	assert_null(strstr(err.msg, "hunter2"));
+	return r;
+}
+
+static void test_secret_file_perms(void **state)
+{
+	(void)state;
+	static const char key[] = "crypto:\n  private-key: " A1_SEED_B62 "\n";
+	static const char pw[] = "crypto:\n  password: hunter2\n";
+	static const char beacon_pw[] = "beacon:\n  password: hunter2\n";
+	static const char plain[] = "mode: hub\npeers: [node2]\n";
+	struct config cfg;
+	char want[512];
+
+	/* 0600 and 0400: fine, also strictly */
+	assert_int_equal(perms_verdict(&cfg, key, 0600, true), 0);
+	config_free(&cfg);
+	assert_int_equal(perms_verdict(&cfg, pw, 0400, true), 0);
+	config_free(&cfg);
+
+	/* 0640: group-readable, a warning naming the file, the mode and the secret */
+	assert_int_equal(perms_verdict(&cfg, key, 0640, false), 1);
+	snprintf(want, sizeof(want),
+		 "%s holds crypto.private-key but has mode 0640 (readable by its group): "
+		 "chmod 600 it",
+		 cfg.exposed_file);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(cfg.exposed_mode, 0640);
+	config_free(&cfg);
+	assert_null(cfg.exposed_file);
+
+	/* 0644: world-readable; --strict-perms refuses it */
+	assert_int_equal(perms_verdict(&cfg, pw, 0644, false), 1);
+	assert_non_null(strstr(err.msg, "holds crypto.password but has mode 0644 (readable by "
+					"everyone)"));
+	config_free(&cfg);
+	assert_int_equal(perms_verdict(&cfg, key, 0644, true), -EACCES);
+	snprintf(want, sizeof(want),
+		 "%s holds crypto.private-key but has mode 0644 (readable by everyone); refusing "
+		 "to start (--strict-perms): chmod 600 it",
+		 cfg.exposed_file);
+	assert_string_equal(err.msg, want);
+	config_free(&cfg);
+	assert_int_equal(perms_verdict(&cfg, key, 0640, true), -EACCES);
+	config_free(&cfg);
+	assert_int_equal(perms_verdict(&cfg, beacon_pw, 0604, true), -EACCES);
+	assert_non_null(strstr(err.msg, "beacon.password"));
+	config_free(&cfg);
+
+	/* a file without secrets is never reported, whatever its mode */
+	assert_int_equal(perms_verdict(&cfg, plain, 0644, true), 0);
+	assert_null(cfg.exposed_file);
+	config_free(&cfg);
+	assert_int_equal(perms_verdict(&cfg, plain, 0666, false), 0);
+	config_free(&cfg);
+
+	/* strict-perms from the file itself is a setting like any other */
+	assert_int_equal(perms_verdict(&cfg, "strict-perms: true\n", 0644, false), 0);
+	assert_true(cfg.strict_perms == false); /* perms_verdict overrode it */
+	config_free(&cfg);
+	assert_int_equal(load(&cfg, "strict-perms: true\n"), 0);
+	assert_true(cfg.strict_perms);
+	config_free(&cfg);
+}
+
 /* The shipped example: valid as is (all commented out), and with every setting enabled. */
 static void test_example_file(void **state)
 {
@@ -545,7 +626,7 @@ int main(void)
 	    cmocka_unit_test(test_errors_values),  cmocka_unit_test(test_errors_duplicates_syntax),
 	    cmocka_unit_test(test_errors_v1),	   cmocka_unit_test(test_load_file),
 	    cmocka_unit_test(test_example_file),   cmocka_unit_test(test_list_limit),
-	    cmocka_unit_test(test_websocket),
+	    cmocka_unit_test(test_websocket),	   cmocka_unit_test(test_secret_file_perms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -553,6 +553,44 @@ static void test_self(void **state)
 	hs_free(&a2);
 }
 
+/* The initiator's ephemeral key is in a guarded slot from PING to PONG, and only then. */
+static void test_ephemeral_slot(void **state)
+{
+	struct handshake a, b;
+	struct hs_config ca = cfg_a, cb = cfg_b;
+	struct secmem *m;
+
+	(void)state;
+	assert_int_equal(secmem_new(HS_ECDH_LEN, &m), 0);
+	ca.secrets = cb.secrets = m;
+	assert_int_equal(hs_init(&a, &ca, ni_a, ni_a_len), 0);
+	assert_int_equal(hs_init(&b, &cb, ni_b, ni_b_len), 0);
+	assert_int_equal(secmem_used(m), 0);
+	tbuf_init(&t1, 64);
+	assert_int_equal(hs_start(&a, &t1.b), 0);
+	assert_int_equal(secmem_used(m), 1);
+	assert_non_null(a.eph_sk);
+	assert_int_equal(feed(&b, &t1, &t2), HS_REPLY);
+	assert_int_equal(secmem_used(m), 1); /* the responder's key lived on the stack only */
+	uint8_t *slot = a.eph_sk;
+	assert_int_equal(feed(&a, &t2, &t1), HS_DONE);
+	assert_int_equal(secmem_used(m), 0);
+	assert_null(a.eph_sk);
+	for (size_t i = 0; i < HS_ECDH_LEN; i++) /* wiped (the chunk is still mapped) */
+		assert_int_equal(slot[i], 0);
+	assert_int_equal(feed(&b, &t1, &t2), HS_DONE);
+	hs_free(&a);
+	hs_free(&b);
+
+	/* an attempt given up before the PONG returns its slot too */
+	assert_int_equal(hs_init(&a, &ca, ni_a, ni_a_len), 0);
+	assert_int_equal(hs_start(&a, &t1.b), 0);
+	assert_int_equal(secmem_used(m), 1);
+	hs_free(&a);
+	assert_int_equal(secmem_used(m), 0);
+	secmem_free(m);
+}
+
 static void test_algorithms(void **state)
 {
 	struct handshake a, b;
@@ -745,6 +783,7 @@ int main(void)
 		cmocka_unit_test(test_responder_no_reflection),
 		cmocka_unit_test(test_lost_peng),      cmocka_unit_test(test_simultaneous),
 		cmocka_unit_test(test_self),	       cmocka_unit_test(test_algorithms),
+		cmocka_unit_test(test_ephemeral_slot),
 		cmocka_unit_test(test_bad_payload),    cmocka_unit_test(test_zero_ecdh),
 		cmocka_unit_test(test_untrusted),
 	};

@@ -213,6 +213,14 @@ static void test_identity(void **state)
 	/* private key with matching public key; the password is ignored */
 	assert_int_equal(keys_identity_load(&id, A1_SEED_B62, A1_PUB_B62, "other"), 0);
 	assert_memory_equal(id->pub, expect, 32);
+	/* forgetting the secret keeps the public key, and nothing of the private one */
+	keys_identity_forget_secret(id);
+	assert_memory_equal(id->pub, expect, 32);
+	for (size_t i = 0; i < sizeof(id->seed); i++)
+		assert_int_equal(id->seed[i], 0);
+	for (size_t i = 0; i < sizeof(id->secret); i++)
+		assert_int_equal(id->secret[i], 0);
+	keys_identity_forget_secret(NULL);
 	keys_identity_free(id);
 
 	/* public key is ignored for password identities (as in VpnCloud) */

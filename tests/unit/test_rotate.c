@@ -73,6 +73,7 @@ static void test_vector_body(void **state)
 
 struct side {
 	struct rotate r;
+	struct rotate_secret sec;
 	struct rotate_action act;
 	/* keys installed per slot, and which slot we send with */
 	uint8_t key[4][32];
@@ -116,12 +117,12 @@ static void test_exchange(void **state)
 	uint64_t last_id = 1;
 
 	(void)state;
-	assert_int_equal(rotate_init(&s.r, true, 0, &s.act), 0);
+	assert_int_equal(rotate_init(&s.r, &s.sec, true, 0, &s.act), 0);
 	assert_int_equal(s.r.cycle, ROTATE_CYCLE_DEFAULT);
 	assert_true(s.act.send);
 	assert_int_equal(s.act.msg_len, ROTATE_MSG_SHORT_LEN);
 	assert_int_equal(s.r.own_id, 1);
-	assert_int_equal(rotate_init(&n.r, false, 0, &n.act), 0);
+	assert_int_equal(rotate_init(&n.r, &n.sec, false, 0, &n.act), 0);
 	assert_false(n.act.send);
 	assert_int_equal(n.r.own_id, 0);
 
@@ -174,9 +175,9 @@ static void test_lost_first(void **state)
 	uint8_t first[ROTATE_MSG_MAX];
 
 	(void)state;
-	assert_int_equal(rotate_init(&s.r, true, 0, &s.act), 0);
+	assert_int_equal(rotate_init(&s.r, &s.sec, true, 0, &s.act), 0);
 	memcpy(first, s.act.msg, ROTATE_MSG_SHORT_LEN);
-	assert_int_equal(rotate_init(&n.r, false, 0, &n.act), 0);
+	assert_int_equal(rotate_init(&n.r, &n.sec, false, 0, &n.act), 0);
 	/* message 1 lost; the non-starter waits, the starter arms its timeout, then resends */
 	assert_int_equal(rotate_cycle(&n.r, &n.act), 0);
 	assert_false(n.act.send);
@@ -205,8 +206,8 @@ static void test_lost_later(void **state)
 	uint8_t lost[ROTATE_MSG_MAX];
 
 	(void)state;
-	assert_int_equal(rotate_init(&s.r, true, 0, &s.act), 0);
-	assert_int_equal(rotate_init(&n.r, false, 0, &n.act), 0);
+	assert_int_equal(rotate_init(&s.r, &s.sec, true, 0, &s.act), 0);
+	assert_int_equal(rotate_init(&n.r, &n.sec, false, 0, &n.act), 0);
 	deliver(&s, &n);
 	assert_int_equal(rotate_cycle(&n.r, &n.act), 0);
 	apply(&n);
@@ -232,10 +233,11 @@ static void test_lost_later(void **state)
 static void test_tick_counter(void **state)
 {
 	struct rotate r;
+	struct rotate_secret sec;
 	struct rotate_action act;
 
 	(void)state;
-	assert_int_equal(rotate_init(&r, true, 3, &act), 0);
+	assert_int_equal(rotate_init(&r, &sec, true, 3, &act), 0);
 	assert_int_equal(r.cycle, 3);
 	assert_int_equal(rotate_tick(&r, &act), 0);
 	assert_int_equal(rotate_tick(&r, &act), 0);
@@ -256,13 +258,14 @@ static void test_tick_counter(void **state)
 static void test_bad_keys(void **state)
 {
 	struct rotate r;
+	struct rotate_secret sec;
 	struct rotate_action act;
 	struct rotate_msg m = { .id = 5 };
 	uint8_t out[ROTATE_MSG_MAX];
 	size_t n;
 
 	(void)state;
-	assert_int_equal(rotate_init(&r, false, 0, &act), 0);
+	assert_int_equal(rotate_init(&r, &sec, false, 0, &act), 0);
 	/* the all-zero point gives an all-zero shared secret: refused, no state change */
 	n = rotate_msg_encode(&m, out);
 	assert_int_equal(rotate_handle(&r, out, n, &act), -EBADMSG);

@@ -142,6 +142,7 @@ static void test_a4(void **state)
 	assert_int_equal(session_new_initiator(ca, ni_a, ni_a_len, &a, &ta.b), 0);
 	expect(&ta, V_PING);
 	assert_int_equal(ta.b.off, SESSION_HEADROOM);
+	assert_int_equal(session_ctx_secrets_used(ca), 1); /* the ephemeral key */
 
 	rng_push(V_SALT_B);
 	assert_int_equal(session_new_responder(cb, ni_b, ni_b_len, &b), 0);
@@ -172,6 +173,9 @@ static void test_a4(void **state)
 	assert_memory_equal(ev.payload, ni_a, ni_a_len);
 	expect(&tb, V_ROT_WIRE); /* B's rotation message 1 */
 	assert_true(rng_drained());
+	/* ephemeral key gone, rotation state in: one slot each */
+	assert_int_equal(session_ctx_secrets_used(ca), 1);
+	assert_int_equal(session_ctx_secrets_used(cb), 1);
 	assert_string_equal(session_algo_name(b), "CHACHA20");
 	const uint8_t *pp = session_peer_payload(b, &n);
 
@@ -191,6 +195,8 @@ static void test_a4(void **state)
 	data_ok(b, a, "hello A");
 	session_free(a);
 	session_free(b);
+	assert_int_equal(session_ctx_secrets_used(ca), 0);
+	assert_int_equal(session_ctx_secrets_used(cb), 0);
 	session_ctx_free(ca);
 	session_ctx_free(cb);
 }
