@@ -4,10 +4,11 @@
 #   make              build ./meshvpn and ./meshvpn-wsproxy
 #   make check        install missing Debian build deps, build, run every test
 #   make demo         three nodes in network namespaces (see README.md)
-#   make unit asan fuzz fuzz-run integration install clean deps
+#   make unit asan fuzz fuzz-run fuzz-long integration install clean deps
 #   make deb          build/meshvpn_VERSION_ARCH.deb (built out of tree in build/deb)
 #
 # Overridable: PREFIX DESTDIR BINDIR SBINDIR DATADIR MANDIR SYSCONFDIR SYSTEMDUNITDIR CC CLANG V=1
+#   FUZZ_TIME (fuzz-run, s per target), FUZZ_LONG_TIME FUZZ_TARGETS (fuzz-long)
 
 PKG_CONFIG ?= pkg-config
 CC ?= cc
@@ -69,6 +70,9 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_OBJS := $(LIB_SRCS:src/%.c=build/fuzz/obj/%.o)
 FUZZ_TIME ?= 10
+FUZZ_LONG_TIME ?= 600
+# fuzz-long runs these (default all), e.g. FUZZ_TARGETS="fuzz_frame fuzz_handshake"
+FUZZ_TARGETS ?= $(notdir $(FUZZERS))
 INTEGRATION ?= $(sort $(filter-out tests/integration/lib.sh,$(wildcard tests/integration/*.sh)))
 
 ifeq ($(V),1)
@@ -79,7 +83,7 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-.PHONY: all check deps unit asan fuzz fuzz-run integration install uninstall clean demo deb tools promtool
+.PHONY: all check deps unit asan fuzz fuzz-run fuzz-long integration install uninstall clean demo deb tools promtool
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -155,6 +159,24 @@ fuzz-run: $(FUZZERS)
 			|| { tail -n 60 build/fuzz/$$n.log; exit 1; }; \
 		grep -E '^stat::number_of_executed_units' build/fuzz/$$n.log || true; \
 	done
+
+# Runs each of FUZZ_TARGETS for FUZZ_LONG_TIME seconds at nice 19, one after the other (the
+# machine is shared). The grown corpus stays in build/fuzz/long/<name>/ and seeds the next run
+# together with tests/fuzz/corpus/<name>/; a finding goes to build/fuzz/findings/<name>/ and
+# the remaining targets still run. build/fuzz/long-summary.txt gets seconds and executions.
+fuzz-long: $(FUZZERS)
+	@fail=0; for n in $(FUZZ_TARGETS); do \
+		f=build/fuzz/$$n; mkdir -p build/fuzz/long/$$n build/fuzz/findings/$$n; \
+		echo "== $$n ($(FUZZ_LONG_TIME) s)"; t0=$$(date +%s); \
+		nice -n 19 $$f -max_total_time=$(FUZZ_LONG_TIME) -timeout=10 -rss_limit_mb=2048 \
+			-print_final_stats=1 -artifact_prefix=build/fuzz/findings/$$n/ \
+			build/fuzz/long/$$n tests/fuzz/corpus/$$n 2>build/fuzz/long-$$n.log; rc=$$?; \
+		ex=$$(sed -n 's/^stat::number_of_executed_units: *//p' build/fuzz/long-$$n.log); \
+		echo "$$n seconds=$$(( $$(date +%s) - t0 )) execs=$${ex:-?} rc=$$rc" \
+			| tee -a build/fuzz/long-summary.txt; \
+		if [ $$rc -ne 0 ]; then fail=1; grep -E '^(==[0-9]+==ERROR|SUMMARY|.*artifact)' \
+			build/fuzz/long-$$n.log; fi; \
+	done; exit $$fail
 
 # Integration tests need root, ip netns and /dev/net/tun; each exits 77 to skip.
 integration: $(BIN) $(WSPROXY_BIN) $(TOOLS)

@@ -294,22 +294,17 @@ static int dial(const struct dialer *d, struct chan *c, struct dial_reply *rp)
 		goto fail;
 	/* the 101 response */
 	for (;;) {
-		size_t have;
-		const uint8_t *p = ws_in_peek(ws, &have);
-		int end = ws_http_end(p, have);
-		if (end < 0) {
-			err = why(rp, end, "the proxy's HTTP answer is too long");
+		err = wsclient_upgrade_input(ws, key, &reason);
+		if (err == -EMSGSIZE) {
+			why(rp, err, "the proxy's HTTP answer is too long");
 			goto fail;
 		}
-		if (end > 0) {
-			err = ws_check_response(p, (size_t)end, key, &reason);
-			if (err < 0) {
-				why(rp, err, "the proxy refused the upgrade: %s", reason);
-				goto fail;
-			}
-			ws_in_consume(ws, (size_t)end);
-			break;
+		if (err < 0) {
+			why(rp, err, "the proxy refused the upgrade: %s", reason);
+			goto fail;
 		}
+		if (err > 0)
+			break;
 		if (chan_quitting(c) || (err = read_more(fd, ssl, ws, rp)) < 0)
 			goto fail;
 	}
@@ -318,13 +313,14 @@ static int dial(const struct dialer *d, struct chan *c, struct dial_reply *rp)
 		struct ws_msg m;
 		int e = ws_next(ws, &m);
 		if (e == WS_BINARY) {
-			if (m.len < ADDR_WIRE_LEN) {
+			const uint8_t *rest;
+			size_t n;
+			if (wsclient_unwrap(&m, m.len, &rp->public, &rest, &n) < 0) {
 				err = why(rp, -EBADMSG, "the proxy's first message is %zu bytes, not an "
 							"address",
 					  m.len);
 				goto fail;
 			}
-			addr_from_wire18(&rp->public, m.data);
 			break;
 		}
 		if (e == WS_NEED_MORE) {
@@ -470,6 +466,39 @@ static bool write_out(struct wsclient *c, int budget_ms)
 	return true;
 }
 
+int wsclient_upgrade_input(struct ws_conn *ws, const char key[static WS_KEY_LEN + 1],
+			   const char **reason)
+{
+	size_t have;
+	const uint8_t *p = ws_in_peek(ws, &have);
+	int end = ws_http_end(p, have);
+
+	if (end < 0) {
+		*reason = "header too long";
+		return end;
+	}
+	if (end == 0)
+		return 0;
+	int err = ws_check_response(p, (size_t)end, key, reason);
+	if (err < 0)
+		return err;
+	ws_in_consume(ws, (size_t)end);
+	return 1;
+}
+
+int wsclient_unwrap(const struct ws_msg *m, size_t room, struct addr *src, const uint8_t **data,
+		    size_t *len)
+{
+	if (m->len < ADDR_WIRE_LEN)
+		return -EBADMSG;
+	if (m->len - ADDR_WIRE_LEN > room)
+		return -EMSGSIZE;
+	addr_from_wire18(src, m->data);
+	*data = m->data + ADDR_WIRE_LEN;
+	*len = m->len - ADDR_WIRE_LEN;
+	return 0;
+}
+
 static int wsc_recv(struct transport *t, struct transport_rx *rx)
 {
 	struct wsclient *c = of(t);
@@ -483,14 +512,14 @@ static int wsc_recv(struct transport *t, struct transport_rx *rx)
 		int e = ws_next(c->ws, &m);
 		if (e == WS_BINARY) {
 			struct buf *b = rx->bufs[n];
-			size_t dl = m.len - ADDR_WIRE_LEN;
+			const uint8_t *dg;
+			size_t dl;
 			got = true;
-			if (m.len < ADDR_WIRE_LEN || dl > b->size - b->off) {
+			if (wsclient_unwrap(&m, b->size - b->off, &rx->src[n], &dg, &dl) < 0) {
 				t->stats.rx_dropped++;
 				continue;
 			}
-			addr_from_wire18(&rx->src[n], m.data);
-			memcpy(buf_data(b), m.data + ADDR_WIRE_LEN, dl);
+			memcpy(buf_data(b), dg, dl);
 			b->len = (uint32_t)dl;
 			rx->seg[n++] = 0;
 			t->stats.rx_packets++;

@@ -20,6 +20,7 @@
 
 #include "transport.h"
 #include "util.h"
+#include "websocket.h"
 
 #define WSCLIENT_BUF	     (512 * 1024) /* input and output buffer per connection */
 #define WSCLIENT_CONNECT_MS  5000 /* TCP connect */
@@ -44,5 +45,22 @@ struct wsclient;
  */
 int wsclient_new(const struct wsclient_params *p, struct wsclient **out) WUR;
 struct transport *wsclient_transport(struct wsclient *c);
+
+/*
+ * The two steps that read what the proxy sends, without I/O (also the fuzz target's way in).
+ *
+ * wsclient_upgrade_input() looks for the proxy's complete HTTP answer in ws's input buffer:
+ * 1 when it is a valid 101 for key and has been consumed (what follows stays for ws_next()),
+ * 0 when more bytes are needed, else -EMSGSIZE (no end within WS_HTTP_MAX bytes) or
+ * ws_check_response()'s error; *reason gets a static text on an error.
+ */
+int wsclient_upgrade_input(struct ws_conn *ws, const char key[static WS_KEY_LEN + 1],
+			   const char **reason) WUR;
+/*
+ * Splits a binary message from the proxy into the address (18 bytes) and the datagram behind
+ * it. 0, -EBADMSG (shorter than an address) or -EMSGSIZE (the datagram is over room bytes).
+ */
+int wsclient_unwrap(const struct ws_msg *m, size_t room, struct addr *src, const uint8_t **data,
+		    size_t *len) WUR;
 
 #endif

@@ -311,6 +311,32 @@ static void test_candidate_limit(void **state)
 	free(text);
 }
 
+/*
+ * Broken candidates use up the budget as well: a valid beacon after BEACON_MAX_CANDIDATES
+ * empty ones is skipped, not decoded (fuzz_beacon expected it decoded; its input is in
+ * tests/fuzz/corpus/fuzz_beacon/skipped-after-junk).
+ */
+static void test_candidate_limit_junk(void **state)
+{
+	(void)state;
+	struct beacon_markers m;
+	struct beacon_stats st;
+	static char text[BEACON_MAX_CANDIDATES * 16 + sizeof(VEC1)];
+
+	beacon_markers(&m, PW);
+	text[0] = '\0';
+	for (size_t i = 0; i < BEACON_MAX_CANDIDATES; i++)
+		strcat(strcat(strcat(text, m.begin), m.end), " ");
+	strcat(text, VEC1);
+	assert_int_equal(count(text, -1, 2000, &st), 0);
+	assert_int_equal(st.candidates, BEACON_MAX_CANDIDATES + 1);
+	assert_int_equal(st.count[BEACON_SHORT], BEACON_MAX_CANDIDATES);
+	assert_int_equal(st.count[BEACON_SKIPPED], 1);
+	/* one junk candidate fewer and it is decoded */
+	assert_int_equal(count(text + strlen(m.begin) + strlen(m.end) + 1, -1, 2000, &st), 2);
+	assert_int_equal(st.count[BEACON_OK], 1);
+}
+
 struct seen {
 	size_t n;
 	struct beacon_found f[8];
@@ -653,6 +679,7 @@ int main(void)
 	    cmocka_unit_test(test_markers),	      cmocka_unit_test(test_vector_bytes),
 	    cmocka_unit_test(test_vectors_encode),    cmocka_unit_test(test_vectors_decode),
 	    cmocka_unit_test(test_rejects),	      cmocka_unit_test(test_candidate_limit),
+	    cmocka_unit_test(test_candidate_limit_junk),
 	    cmocka_unit_test(test_scan_callback),     cmocka_unit_test(test_roundtrip),
 	    cmocka_unit_test(test_encode_errors),     cmocka_unit_test(test_leading_zero),
 	    cmocka_unit_test(test_end_marker_inside), cmocka_unit_test(test_hours),
