@@ -180,6 +180,13 @@ pair_step() {
 		set_ "ph_$_c" server
 		;;
 	server)
+		if [ "$(get "up_$_c")" != 1 ] || [ "$(get "up_$_s")" != 1 ]; then
+			# an end was stopped since the server started: no run this time
+			t_alive "ips_$_s" && kill -TERM "$(t_pid "ips_$_s")"
+			reap "ips_$_s"
+			set_ "ph_$_c" idle
+			return 0
+		fi
 		if ! t_alive "ips_$_s"; then
 			# cannot bind before the node has configured its address again
 			reap "ips_$_s"
