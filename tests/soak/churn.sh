@@ -134,6 +134,13 @@ stop_node() {
 	fi
 }
 
+# handles_term NODE: its current run has blocked the signals it reads from its signalfd
+# (the loop is set up before the socket, which logs "Listening on"). A SIGTERM before that,
+# while the process loads, kills it by the default action (status 143) having created nothing.
+handles_term() {
+	[ "$(grep -c 'Listening on' "$T_DIR/$1.log")" -gt "$(get "epoch_$1")" ]
+}
+
 sanitizer_check() {
 	for f in "$T_DIR"/*.log; do
 		if grep -Eq "$SANITIZER_RE" "$f"; then
@@ -292,13 +299,15 @@ while [ "$(now)" -lt "$t_end" ]; do
 		for n in $NODES; do
 			if [ "$(get "up_$n")" = 1 ]; then up="$up $n"; else down=$((down + 1)); fi
 		done
-		if [ $down -lt 2 ]; then
+		rnd 2
+		if [ $R = 0 ]; then sig=TERM; else sig=KILL; fi
+		# SIGTERM only once the node handles it (any node may get SIGKILL)
+		[ $sig = TERM ] && up=$(for n in $up; do handles_term "$n" && echo "$n"; done)
+		if [ $down -lt 2 ] && [ -n "$up" ]; then
 			set -- $up
 			rnd $#
 			shift $R
 			victim=$1
-			rnd 2
-			if [ $R = 0 ]; then sig=TERM; else sig=KILL; fi
 			rnd 4
 			stop_node "$victim" $sig
 			set_ "back_$victim" $(($(now) + 1 + R))
@@ -315,7 +324,9 @@ log "churn over: $N_TERM SIGTERM, $N_KILL SIGKILL; iperf3 runs: $IPERF_OK comple
 	"$IPERF_CUT cut by a stop, $IPERF_EARLY failed before the ends settled"
 log "peer table samples: $N_SAMPLES, at most $MAX_SEEN_PEERS peers," \
 	"$MAX_SEEN_PENDING pending handshakes"
-[ -n "$IPERF_MBIT" ] && log "iperf3 receiver Mbit/s of the complete runs:$IPERF_MBIT"
+[ -n "$IPERF_MBIT" ] && log "iperf3 receiver Mbit/s of the complete runs (min/mean/max):" \
+	"$(echo "$IPERF_MBIT" | tr ' ' '\n' | awk 'NF { s += $1; n++; if (n == 1 || $1 < lo) lo = $1;
+		if ($1 > hi) hi = $1 } END { printf "%.1f/%.1f/%.1f", lo, s / n, hi }')"
 [ "$IPERF_OK" -gt 0 ] || fail "no iperf3 run completed during the churn"
 
 # Every node up again; the running iperf3 runs finish and are judged.
