@@ -138,7 +138,7 @@ stop_node() {
 # (the loop is set up before the socket, which logs "Listening on"). A SIGTERM before that,
 # while the process loads, kills it by the default action (status 143) having created nothing.
 handles_term() {
-	[ "$(grep -c 'Listening on' "$T_DIR/$1.log")" -gt "$(get "epoch_$1")" ]
+	awk '/^=== soak: start/ { l = 0 } /Listening on/ { l = 1 } END { exit !l }' "$T_DIR/$1.log"
 }
 
 sanitizer_check() {
