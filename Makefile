@@ -4,7 +4,7 @@
 #   make              build ./meshvpn and ./meshvpn-wsproxy
 #   make check        install missing Debian build deps, build, run every test
 #   make demo         three nodes in network namespaces (see README.md)
-#   make unit asan fuzz fuzz-run fuzz-long integration install clean deps
+#   make unit asan asan-node fuzz fuzz-run fuzz-long integration soak install clean deps
 #   make deb          build/meshvpn_VERSION_ARCH.deb (built out of tree in build/deb)
 #
 # Overridable: PREFIX DESTDIR BINDIR SBINDIR DATADIR MANDIR SYSCONFDIR SYSTEMDUNITDIR CC CLANG V=1
@@ -83,7 +83,8 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-.PHONY: all check deps unit asan fuzz fuzz-run fuzz-long integration install uninstall clean demo deb tools promtool
+.PHONY: all check deps unit asan asan-node fuzz fuzz-run fuzz-long integration soak install \
+	uninstall clean demo deb tools promtool
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -137,6 +138,10 @@ unit: $(TESTS)
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 unit
 
+# The node under AddressSanitizer, LeakSanitizer and UBSan (build/asan/meshvpn), for the soak.
+asan-node:
+	$(MAKE) BUILD=build/asan SAN=1 build/asan/meshvpn
+
 build/fuzz/obj/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(call say,CLANG,$<)$(CLANG) -std=gnu11 -D_GNU_SOURCE $(WARN) -Iinclude $(PKG_CFLAGS) -g -O1 \
@@ -189,6 +194,17 @@ integration: $(BIN) $(WSPROXY_BIN) $(TOOLS)
 		*) echo "FAIL: $$t (exit $$rc)"; fail=1;; esac; \
 	done; exit $$fail
 
+# The churn soak (tests/soak/churn.sh, needs root): six ASan nodes under iperf3 load, one
+# stopped and restarted every few seconds for SOAK_TIME seconds (make soak SOAK_TIME=3600).
+# The logs of the last run are kept in build/soak/.
+SOAK_TIME ?= 120
+soak: asan-node
+	@rm -rf build/soak; echo "== tests/soak/churn.sh ($(SOAK_TIME) s)"; \
+	MESHVPN=$(abspath build/asan/meshvpn) SOAK_TIME=$(SOAK_TIME) SOAK_LOGS=$(abspath build/soak) \
+		timeout -k 10 $$(($(SOAK_TIME) + 300)) sh tests/soak/churn.sh; rc=$$?; \
+	case $$rc in 0) echo "PASS: tests/soak/churn.sh";; 77) echo "SKIP: tests/soak/churn.sh";; \
+	*) echo "FAIL: tests/soak/churn.sh (exit $$rc; logs in build/soak)"; exit 1;; esac
+
 # Three nodes in network namespaces, pings and iperf3 across the mesh (needs root).
 demo: deps
 	$(MAKE) all
@@ -201,6 +217,7 @@ check: deps
 	$(MAKE) asan
 	$(MAKE) fuzz-run
 	$(MAKE) integration
+	$(MAKE) soak
 
 # promtool checks /metrics in the tests. It comes in Debian's package prometheus, the server:
 # installing that package installs and starts prometheus.service on the machine. So only

@@ -470,6 +470,15 @@ int hs_handle(struct handshake *h, uint8_t *msg, size_t len, struct buf *out)
 			h->next_stage = HS_STAGE_PING;
 		} else if (h->next_stage == HS_CLOSING) {
 			return HS_NOTHING;
+		} else if (h->next_stage == HS_WAITING_TO_CLOSE && m.stage == HS_STAGE_PING) {
+			/*
+			 * The retained state answers a repeated PONG (a lost PENG). A PING is no
+			 * repeat of this handshake (the peer was its responder): it is a new attempt,
+			 * typically from a peer that restarted on the same address. Resending the
+			 * old PENG, as the reference does, locks it out for the whole retention
+			 * (60 ticks); handing it to a new responder state lets it in at once.
+			 */
+			return -ENOENT;
 		} else if (h->last_msg) {
 			/*
 			 * A repeated message gets our last one again, once per tick at most:

@@ -355,7 +355,8 @@ static int setup_claims(struct node *n)
 	n->claims = calloc(cfg->n_claims + 2, sizeof(*n->claims));
 	if (!n->claims)
 		return -ENOMEM;
-	memcpy(n->claims, cfg->claims, cfg->n_claims * sizeof(*cfg->claims));
+	if (cfg->n_claims) /* cfg->claims is NULL without claims: memcpy(.., NULL, 0) is UB */
+		memcpy(n->claims, cfg->claims, cfg->n_claims * sizeof(*cfg->claims));
 	n->n_claims = cfg->n_claims;
 	if (cfg->auto_claim && n->dev.type == DEVICE_TUN &&
 	    device_get_ipv4(&n->dev, ip, NULL) == 0) {

@@ -253,7 +253,7 @@ static int complete(struct session *s, struct buf *b, struct session_event *ev)
 static int handle_init(struct session *s, struct buf *b, struct session_event *ev)
 {
 	uint8_t *msg = buf_data(b);
-	size_t len = b->len;
+	uint32_t off = b->off, len = b->len;
 	int ret;
 
 	if (!s->has_hs)
@@ -261,6 +261,12 @@ static int handle_init(struct session *s, struct buf *b, struct session_event *e
 	/* The reply is written over the request, after hs_handle has consumed it. */
 	buf_reset(b, SESSION_HEADROOM);
 	ret = hs_handle(s->hs, msg, len, b);
+	if (ret == -ENOENT) {
+		/* not for this state: the request, untouched, goes to a new responder */
+		b->off = off;
+		b->len = len;
+		return ret;
+	}
 	if (ret < 0) {
 		b->len = 0;
 		if (ret == HS_E_FATAL) {

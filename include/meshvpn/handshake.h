@@ -151,7 +151,9 @@ int hs_start(struct handshake *h, struct buf *out) WUR;
 /*
  * Handles a received init message. msg may lie inside out's storage: it is fully consumed
  * (and its payload decrypted in place) before anything is written to out. Returns enum
- * hs_status, or -EBADMSG / -EPERM / -EPROTO (ignore, state kept), HS_E_FATAL, -EMSGSIZE.
+ * hs_status, or -EBADMSG / -EPERM / -EPROTO (ignore, state kept), HS_E_FATAL, -EMSGSIZE,
+ * -ENOENT: a PING to an initiator that has finished (state kept): a new attempt of the peer,
+ * for a new responder state.
  */
 int hs_handle(struct handshake *h, uint8_t *msg, size_t len, struct buf *out) WUR;
 /*

@@ -110,7 +110,8 @@ int session_new_responder(struct session_ctx *ctx, const uint8_t *payload, size_
  *   -EPROTO   signed init message with bad fields, or a fatal error of the retained handshake
  *             state of an established session (that state is dropped): ignore;
  *   -ENOTCONN encrypted datagram before the session is established (or after it failed);
- *   -ENOENT   init message but no handshake state left: start a new responder session;
+ *   -ENOENT   init message but no handshake state left, or a PING to the retained state of
+ *             a finished initiator (the peer restarted): start a new responder session;
  *   SESSION_E_FATAL fatal handshake error: drop this pending session, fire the hook.
  * In a plain session the datagram FF (a bare CLOSE) is reported as a CLOSE message.
  * Hot path for established sessions: no allocation, no logging.

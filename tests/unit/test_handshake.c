@@ -489,6 +489,43 @@ static void test_lost_peng(void **state)
 	hs_free(&b);
 }
 
+/* A finished initiator leaves a new PING (the responder restarted) to a new state. */
+static void test_restarted_responder(void **state)
+{
+	struct handshake a, b, b2;
+	uint8_t pong[512], peng[512];
+	size_t n, en;
+
+	(void)state;
+	pair(&a, &b);
+	tbuf_init(&t1, 64);
+	assert_int_equal(hs_start(&a, &t1.b), 0);
+	assert_int_equal(feed(&b, &t1, &t2), HS_REPLY);
+	n = t2.b.len;
+	memcpy(pong, buf_data(&t2.b), n);
+	assert_int_equal(feed(&a, &t2, &t1), HS_DONE);
+	en = t1.b.len;
+	memcpy(peng, buf_data(&t1.b), en);
+	assert_int_equal(a.next_stage, HS_WAITING_TO_CLOSE);
+	/* b restarts with another node id and pings a: no PENG of the old session back */
+	node_b[0] ^= 0x5a;
+	assert_int_equal(hs_init(&b2, &cfg_b, ni_b, ni_b_len), 0);
+	tbuf_init(&t2, 64);
+	assert_int_equal(hs_start(&b2, &t2.b), 0);
+	assert_int_equal(feed(&a, &t2, &t1), -ENOENT);
+	assert_int_equal(t1.b.len, 0);
+	assert_int_equal(a.next_stage, HS_WAITING_TO_CLOSE);
+	/* the retained state still does its job: a repeated PONG gets the same PENG */
+	tbuf_set(&t1, 64, pong, n);
+	assert_int_equal(feed(&a, &t1, &t1), HS_REPLY);
+	assert_int_equal(t1.b.len, en);
+	assert_memory_equal(buf_data(&t1.b), peng, en);
+	node_b[0] ^= 0x5a;
+	hs_free(&a);
+	hs_free(&b);
+	hs_free(&b2);
+}
+
 static void test_simultaneous(void **state)
 {
 	struct handshake a, b;
@@ -782,6 +819,7 @@ int main(void)
 		cmocka_unit_test(test_resend_timeout), cmocka_unit_test(test_responder_repeats),
 		cmocka_unit_test(test_responder_no_reflection),
 		cmocka_unit_test(test_lost_peng),      cmocka_unit_test(test_simultaneous),
+		cmocka_unit_test(test_restarted_responder),
 		cmocka_unit_test(test_self),	       cmocka_unit_test(test_algorithms),
 		cmocka_unit_test(test_ephemeral_slot),
 		cmocka_unit_test(test_bad_payload),    cmocka_unit_test(test_zero_ecdh),

@@ -354,6 +354,55 @@ static void test_lost_peng(void **state)
 	session_ctx_free(cb);
 }
 
+/*
+ * B restarts (new node id, new state) on the address of an established session whose
+ * initiator A still retains its handshake state: B's PING is not answered with the old PENG
+ * but reported as -ENOENT with the datagram untouched, and a new responder on it completes.
+ */
+static void test_peer_restarted(void **state)
+{
+	struct session_ctx *ca = mkctx(node_a, &algos_a, 0, NULL, 0);
+	struct session_ctx *cb = mkctx(node_b, &algos_b, 0, NULL, 0);
+	struct session *a, *b, *b2, *a2;
+	uint8_t ping[1024];
+	size_t n;
+
+	(void)state;
+	handshake(ca, cb, &a, &b);
+	session_free(b); /* killed without a CLOSE */
+	session_ctx_free(cb);
+	uint8_t node_b2[16] = { 0xb2 };
+	cb = mkctx(node_b2, &algos_b, 0, NULL, 0);
+	tbuf_init(&tb, 0);
+	assert_int_equal(session_new_initiator(cb, ni_b, ni_b_len, &b2, &tb.b), 0);
+	n = tb.b.len;
+	memcpy(ping, buf_data(&tb.b), n);
+	xfer(&tb, &ta);
+	assert_true(session_has_handshake(a));
+	assert_int_equal(session_handle(a, &ta.b, &ev), -ENOENT);
+	assert_int_equal(ta.b.len, n);
+	assert_memory_equal(buf_data(&ta.b), ping, n);
+	assert_true(session_has_handshake(a)); /* still answers a repeated PONG */
+	/* the node hands the same datagram to a new responder: B2 gets in */
+	assert_int_equal(session_new_responder(ca, ni_a, ni_a_len, &a2), 0);
+	assert_int_equal(session_handle(a2, &ta.b, &ev), SESSION_REPLY);
+	xfer(&ta, &tb);
+	assert_int_equal(session_handle(b2, &tb.b, &ev), SESSION_ESTABLISHED);
+	xfer(&tb, &ta);
+	assert_int_equal(session_handle(a2, &ta.b, &ev), SESSION_ESTABLISHED);
+	if (session_algo(a2) != ALGO_PLAIN) {
+		xfer(&ta, &tb);
+		assert_int_equal(session_handle(b2, &tb.b, &ev), SESSION_NONE);
+	}
+	data_ok(b2, a2, "after the restart");
+	data_ok(a2, b2, "both ways");
+	session_free(a);
+	session_free(a2);
+	session_free(b2);
+	session_ctx_free(ca);
+	session_ctx_free(cb);
+}
+
 static void test_simultaneous(void **state)
 {
 	struct session_ctx *ca = mkctx(node_a, &algos_a, 0, NULL, 0);
@@ -774,7 +823,7 @@ int main(void)
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_not_established),
 		cmocka_unit_test(test_timeout),
-		cmocka_unit_test(test_lost_peng),
+		cmocka_unit_test(test_lost_peng), cmocka_unit_test(test_peer_restarted),
 		cmocka_unit_test(test_simultaneous),
 		cmocka_unit_test(test_untrusted),
 		cmocka_unit_test(test_trust_changes),
