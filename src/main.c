@@ -173,8 +173,17 @@ int main(int argc, char **argv)
 		case CLI_HUB:
 			status = ctl_main(cli.sub_argc, cli.sub_argv);
 			break;
+		case CLI_MIGRATE_CONFIG:
+			/* VpnCloud's name, refused on purpose rather than run as a node */
+			fprintf(stderr, "meshvpn: '%s': meshvpn does not convert VpnCloud 1.x files; "
+					"'vpncloud migrate-config --config-file FILE' does, and "
+					"meshvpn reads the result\n",
+				cli_command_name(cli.command));
+			status = EXIT_USAGE;
+			break;
 		default:
-			fprintf(stderr, "meshvpn: subcommand '%s': not implemented yet\n",
+			fprintf(stderr, "meshvpn: '%s': meshvpn provides no such command (VpnCloud "
+					"has it)\n",
 				cli_command_name(cli.command));
 			status = EXIT_USAGE;
 		}
