@@ -148,7 +148,7 @@ static json_t *cmd_stats(void *ctx, const struct mgmt_request *req, struct mgmt_
 			  "no-destination",
 			  (json_int_t)(n->stats.invalid_dropped.out_total.packets +
 				       n->stats.invalid_dropped.out.packets),
-			  "refused-handshakes", (json_int_t)n->refused_handshakes,
+			  "refused-handshakes", (json_int_t)n->stats.invalid[STATS_INV_HS_LIMITED],
 			  "unparsable-frames", (json_int_t)n->unparsable_frames, "transport-rx",
 			  (json_int_t)t->rx_dropped, "transport-tx", (json_int_t)t->tx_dropped,
 			  "device-write-errors", (json_int_t)n->device_write_errors);
@@ -843,7 +843,7 @@ static int metrics_page(struct metrics_writer *w, void *ctx)
 	    {"send-congested", t->tx_dropped},
 	    {"send-error", t->tx_errors},
 	    {"device-write", n->device_write_errors},
-	    {"handshake-limit", n->refused_handshakes},
+	    {"handshake-limit", n->stats.invalid[STATS_INV_HS_LIMITED]},
 	};
 	const struct metrics_count handshakes[] = {
 	    {"ok", n->handshakes[NODE_HS_OK]},

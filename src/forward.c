@@ -364,7 +364,6 @@ static void handle_init(struct node *n, struct buf *b, const struct addr *src)
 	    n->new_responders >= NODE_NEW_RESPONDERS_PER_TICK ||
 	    n->n_responders >= NODE_MAX_RESPONDERS) {
 		count_invalid(n, STATS_INV_HS_LIMITED, len);
-		n->refused_handshakes++;
 		log_rl(LOG_WARN, "too many handshakes from new addresses; ignoring %s",
 		       addr_format(src, as));
 		return;
@@ -435,7 +434,6 @@ static bool init_plausible(struct node *n, struct buf *b, const struct addr *src
 	}
 	if (!hsguard_source_ok(&n->hsguard, src, n->now)) {
 		count_invalid(n, STATS_INV_HS_LIMITED, b->len);
-		n->refused_handshakes++;
 		log_rl(LOG_DEBUG, "Ignoring a handshake from %s: too many from it",
 		       addr_format(src, as));
 		return false;

@@ -300,7 +300,6 @@ struct node {
 	struct nodeinfo *ni_build;   /* own NodeInfo being encoded */
 
 	struct stats stats;
-	uint64_t refused_handshakes; /* over the limits for unknown senders */
 	uint64_t unparsable_frames;  /* from the device */
 	uint64_t device_write_errors;
 	uint64_t beacons_loaded;     /* valid beacons read */

@@ -233,6 +233,22 @@ static void get_claims(struct rd *r, struct nodeinfo *ni)
 	}
 }
 
+/*
+ * The next part of r: 1 with its type and content (a sub-cursor: whatever is read of it,
+ * parsing goes on at its end), 0 at END, -EBADMSG when truncated or END is missing.
+ */
+static int next_part(struct rd *r, uint8_t *type, struct rd *part)
+{
+	*type = rd_u8(r);
+	if (!rd_ok(r))
+		return -EBADMSG;
+	if (*type == NODEINFO_PART_END)
+		return 0;
+	uint16_t plen = rd_be16(r);
+	*part = rd_sub(r, plen);
+	return rd_ok(r) ? 1 : -EBADMSG;
+}
+
 int nodeinfo_decode(struct nodeinfo *ni, const uint8_t *p, size_t len)
 {
 	struct rd r;
@@ -245,17 +261,11 @@ int nodeinfo_decode(struct nodeinfo *ni, const uint8_t *p, size_t len)
 	ni->addrs.n = 0;
 	ni->addrs.v4_wire = 0;
 	ni->meshvpn = 0;
-	for (;;) {
-		uint8_t type = rd_u8(&r);
-		if (!rd_ok(&r))
-			return -EBADMSG;
-		if (type == NODEINFO_PART_END)
-			break;
-		uint16_t plen = rd_be16(&r);
-		/* the part is a sub-cursor: whatever is read of it, parsing goes on at its end */
-		struct rd part = rd_sub(&r, plen);
-		if (!rd_ok(&r))
-			return -EBADMSG;
+	uint8_t type;
+	struct rd part;
+	int k;
+
+	while ((k = next_part(&r, &type, &part)) > 0) {
 		switch (type) {
 		case NODEINFO_PART_NODE_ID:
 			rd_copy(&part, ni->node_id, NODEINFO_NODE_ID_LEN);
@@ -291,6 +301,8 @@ int nodeinfo_decode(struct nodeinfo *ni, const uint8_t *p, size_t len)
 		if (!rd_ok(&part))
 			return -EBADMSG;
 	}
+	if (k < 0)
+		return k;
 	if (!(ni->flags & NODEINFO_HAS_NODE_ID))
 		return -EPROTO;
 	return 0;
@@ -298,19 +310,13 @@ int nodeinfo_decode(struct nodeinfo *ni, const uint8_t *p, size_t len)
 
 uint8_t nodeinfo_meshvpn_flags(const uint8_t *p, size_t len)
 {
-	struct rd r;
-	uint8_t flags = 0;
+	struct rd r, part;
+	uint8_t type, flags = 0;
+	int k;
 
 	rd_init(&r, p, len);
-	for (;;) {
-		uint8_t type = rd_u8(&r);
-		if (!rd_ok(&r) || type == NODEINFO_PART_END)
-			return rd_ok(&r) ? flags : 0;
-		uint16_t plen = rd_be16(&r);
-		struct rd part = rd_sub(&r, plen);
-		if (!rd_ok(&r))
-			return 0;
+	while ((k = next_part(&r, &type, &part)) > 0)
 		if (type == NODEINFO_PART_MESHVPN) /* a repeated part replaces the earlier one */
 			flags = rd_left(&part) > 0 ? rd_u8(&part) : 0;
-	}
+	return k == 0 ? flags : 0;
 }
