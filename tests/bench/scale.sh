@@ -53,6 +53,13 @@ mem() {
 	echo "VmRSS=$(status VmRSS)kB VmHWM=$(status VmHWM)kB RssAnon=$(status RssAnon)kB" \
 		"RssFile=$(status RssFile)kB"
 }
+# smaps_top: the node's mappings by resident size (SMAPS=1), largest first, one line each
+smaps_top() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { name = ($6 == "" ? "[anon]" : $6) }
+	     /^Rss:/ { rss[name] += $2 }
+	     END { for (n in rss) if (rss[n] >= 64) printf "%6d kB %s\n", rss[n], n }' \
+		"/proc/$NODE_PID/smaps" | sort -rn | sed 's/^/  smaps /'
+}
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$NODE_PID/stat"; }
 stats() { "$MESHVPN" ctl --socket "$SOCK" --json stats; }
 json_num() { sed -n "s/.*\"$1\": *\([0-9]*\).*/\1/p"; }
@@ -83,8 +90,10 @@ phase_a() {
 		sleep $((SECS - 2))
 		peers=$(stats | json_num peers)
 		m=$(mem)
+		[ -n "${SMAPS:-}" ] && sm=$(smaps_top)
 		sim_wait "stay$np"
 		out "a peers=$np node_peers=$peers $m sim: $RESULT"
+		[ -n "${SMAPS:-}" ] && out "$sm"
 	done
 }
 

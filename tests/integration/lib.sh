@@ -168,6 +168,16 @@ t_stop() {
 	return $_tst
 }
 
+# t_join NAME: waits for a process that ends by itself (bound its time with its own
+# option or timeout); returns its exit status and forgets it.
+t_join() {
+	_tp=$(t_pid "$1")
+	wait "$_tp"
+	_tst=$?
+	T_PIDS=$(echo "$T_PIDS" | tr ' ' '\n' | grep -v "^$_tp:" | tr '\n' ' ')
+	return $_tst
+}
+
 # t_alive NAME: true while the process runs.
 t_alive() { kill -0 "$(t_pid "$1")" 2>/dev/null; }
 
