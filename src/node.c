@@ -189,6 +189,7 @@ static void node_tick(struct node *n)
 
 	n->new_responders = 0;
 	n->init_checks = 0;
+	stats_tick(&n->stats);
 	/* 1. silent peers */
 	for (struct peer *p = peer_next(n, &it); p; p = peer_next(n, &it)) {
 		if (p->timeout < n->now) {
@@ -435,7 +436,12 @@ static int setup_crypto(struct node *n)
 
 static int setup_buffers(struct node *n)
 {
-	size_t count = 2 * NODE_BATCH + NODE_SPARES + 2;
+	/*
+	 * The device's receive buffers are the transport's: a device round and a transport
+	 * round (forward.c) each end with their flushes before the other can start, and nothing
+	 * else borrows them, so one set serves both. It halves the pages a burst touches.
+	 */
+	size_t count = NODE_BATCH + NODE_SPARES + 2;
 
 	n->pool = aligned_alloc(64, count * NODE_BUF_SIZE_ALIGNED);
 	n->nodeinfo_buf = malloc(NODEINFO_MAX_ENCODED_LEN);
@@ -448,11 +454,12 @@ static int setup_buffers(struct node *n)
 	struct {
 		struct buf *b;
 		unsigned n;
-	} all[] = {{n->rxbufs, NODE_BATCH}, {n->devbufs, NODE_BATCH}, {n->spare, NODE_SPARES}};
+	} all[] = {{n->rxbufs, NODE_BATCH}, {n->spare, NODE_SPARES}};
 	for (size_t k = 0; k < ARRAY_SIZE(all); k++) {
 		for (unsigned i = 0; i < all[k].n; i++, p += NODE_BUF_SIZE_ALIGNED)
 			all[k].b[i] = (struct buf){.base = p, .size = NODE_BUF_SIZE};
 	}
+	memcpy(n->devbufs, n->rxbufs, sizeof(n->devbufs));
 	n->ctl = (struct buf){.base = p, .size = NODE_BUF_SIZE};
 	p += NODE_BUF_SIZE_ALIGNED;
 	n->segbuf = (struct buf){.base = p, .size = NODE_BUF_SIZE};

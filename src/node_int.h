@@ -285,7 +285,7 @@ struct node {
 	/* buffers, all allocated once at start */
 	uint8_t *pool;
 	struct buf rxbufs[NODE_BATCH];
-	struct buf devbufs[NODE_BATCH];
+	struct buf devbufs[NODE_BATCH]; /* the same storage as rxbufs (setup_buffers) */
 	struct buf spare[NODE_SPARES]; /* broadcast copies and trains */
 	unsigned spare_used;
 	struct buf ctl;		     /* one control message at a time */

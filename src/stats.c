@@ -28,9 +28,10 @@ void stats_traffic_roll(struct stats_traffic *t)
 int stats_init(struct stats *s)
 {
 	memset(s, 0, sizeof(*s));
-	s->pairs = calloc(STATS_PAIRS, sizeof(*s->pairs));
+	s->pairs = calloc(STATS_PAIRS_MIN, sizeof(*s->pairs));
 	if (!s->pairs)
 		return -ENOMEM;
+	s->pairs_cap = STATS_PAIRS_MIN;
 	randombytes_buf(s->key, sizeof(s->key));
 	return 0;
 }
@@ -39,6 +40,7 @@ void stats_free(struct stats *s)
 {
 	free(s->pairs);
 	s->pairs = NULL;
+	s->pairs_cap = 0;
 }
 
 static size_t pair_slot(const struct stats *s, const struct vaddr *r, const struct vaddr *l)
@@ -53,7 +55,7 @@ static size_t pair_slot(const struct stats *s, const struct vaddr *r, const stru
 	memcpy(in + n, l->b, l->len);
 	n += l->len;
 	crypto_shorthash(out, in, n, s->key);
-	return get_be32(out) % STATS_PAIRS;
+	return get_be32(out) % s->pairs_cap;
 }
 
 void stats_payload(struct stats *s, const struct vaddr *remote, const struct vaddr *local,
@@ -62,7 +64,7 @@ void stats_payload(struct stats *s, const struct vaddr *remote, const struct vad
 	size_t i = pair_slot(s, remote, local);
 
 	/* linear probing, bounded: a full neighbourhood just loses the attribution */
-	for (unsigned k = 0; k < 16; k++, i = (i + 1) % STATS_PAIRS) {
+	for (unsigned k = 0; k < 16; k++, i = (i + 1) % s->pairs_cap) {
 		struct stats_pair *p = &s->pairs[i];
 		if (!p->used) {
 			p->used = true;
@@ -91,18 +93,48 @@ static void pair_delete(struct stats *s, size_t i)
 	s->pairs[i].used = false;
 	s->n_pairs--;
 	for (;;) {
-		j = (j + 1) % STATS_PAIRS;
+		j = (j + 1) % s->pairs_cap;
 		struct stats_pair *p = &s->pairs[j];
 		if (!p->used)
 			return; /* ends at the latest at the hole itself */
 		size_t h = pair_slot(s, &p->remote, &p->local);
 		/* distance home -> j shorter than hole -> j: the home is past the hole, stay */
-		if ((j + STATS_PAIRS - h) % STATS_PAIRS < (j + STATS_PAIRS - i) % STATS_PAIRS)
+		if ((j + s->pairs_cap - h) % s->pairs_cap < (j + s->pairs_cap - i) % s->pairs_cap)
 			continue;
 		s->pairs[i] = *p;
 		p->used = false;
 		i = j;
 	}
+}
+
+void stats_tick(struct stats *s)
+{
+	if (s->n_pairs * 2 <= s->pairs_cap || s->pairs_cap >= STATS_PAIRS)
+		return;
+	struct stats_pair *old = s->pairs;
+	size_t old_cap = s->pairs_cap, cap = old_cap * 2;
+	struct stats_pair *t = calloc(cap, sizeof(*t));
+	if (!t)
+		return;
+	s->pairs = t;
+	s->pairs_cap = cap;
+	s->n_pairs = 0;
+	/*
+	 * At most half full now, so an entry finds a slot within its probe window unless its
+	 * neighbourhood is (rarely) full; then it loses its attribution as in stats_payload().
+	 */
+	for (size_t i = 0; i < old_cap; i++) {
+		if (!old[i].used)
+			continue;
+		size_t j = pair_slot(s, &old[i].remote, &old[i].local);
+		for (unsigned k = 0; k < 16; k++, j = (j + 1) % cap)
+			if (!t[j].used) {
+				t[j] = old[i];
+				s->n_pairs++;
+				break;
+			}
+	}
+	free(old);
 }
 
 static const char *const invalid_names[STATS_INV_COUNT] = {
@@ -131,7 +163,7 @@ void stats_roll(struct stats *s)
 {
 	stats_traffic_roll(&s->invalid_dropped);
 	memcpy(s->invalid_period, s->invalid, sizeof(s->invalid));
-	for (size_t i = 0; i < STATS_PAIRS; i++)
+	for (size_t i = 0; i < s->pairs_cap; i++)
 		if (s->pairs[i].used)
 			stats_traffic_roll(&s->pairs[i].t);
 	/*
@@ -139,7 +171,7 @@ void stats_roll(struct stats *s)
 	 * towards their home: those pulled in from behind the wrap point were seen already and
 	 * are not idle.
 	 */
-	for (size_t i = 0; i < STATS_PAIRS; i++)
+	for (size_t i = 0; i < s->pairs_cap; i++)
 		while (s->pairs[i].used && s->pairs[i].t.idle_periods >= STATS_IDLE_PERIODS)
 			pair_delete(s, i);
 }
@@ -232,7 +264,7 @@ int stats_write(FILE *f, const struct stats_view *v)
 	size_t np = 0;
 	if (s->n_pairs && !pairs)
 		return -ENOMEM;
-	for (size_t i = 0; i < STATS_PAIRS && np < s->n_pairs; i++)
+	for (size_t i = 0; i < s->pairs_cap && np < s->n_pairs; i++)
 		if (s->pairs[i].used)
 			pairs[np++] = &s->pairs[i];
 	/* qsort's array argument must not be NULL, not even for zero elements */
@@ -293,7 +325,7 @@ int stats_statsd(char *buf, size_t len, const char *prefix, const struct stats_v
 		pin.bytes += t->in.bytes, pin.packets += t->in.packets;
 		pout.bytes += t->out.bytes, pout.packets += t->out.packets;
 	}
-	for (size_t i = 0; i < STATS_PAIRS; i++) {
+	for (size_t i = 0; i < s->pairs_cap; i++) {
 		if (!s->pairs[i].used)
 			continue;
 		const struct stats_traffic *t = &s->pairs[i].t;

@@ -16,7 +16,8 @@
 
 #define STATS_INTERVAL 60    /* seconds per period */
 #define STATS_IDLE_PERIODS 5 /* payload entries idle this long are removed */
-#define STATS_PAIRS 4096     /* payload address pairs tracked (preallocated) */
+#define STATS_PAIRS 4096     /* most payload address pairs tracked */
+#define STATS_PAIRS_MIN 256  /* slots at the start; stats_tick() doubles them up to STATS_PAIRS */
 
 struct stats_ctr {
 	uint64_t bytes;
@@ -73,7 +74,13 @@ struct stats {
 	struct stats_traffic invalid_dropped; /* in: invalid protocol, out: dropped payload */
 	uint64_t invalid[STATS_INV_COUNT];    /* invalid datagrams by reason, since the start */
 	uint64_t invalid_period[STATS_INV_COUNT]; /* ... at the start of the period */
-	struct stats_pair *pairs;	      /* STATS_PAIRS slots, open addressing */
+	/*
+	 * pairs_cap slots, open addressing. It grows only in stats_tick(), never on the packet
+	 * path: a node with a few pairs touches a few pages, not the 480 KiB of a full table,
+	 * whose pairs would each land on a page of their own.
+	 */
+	struct stats_pair *pairs;
+	size_t pairs_cap;
 	size_t n_pairs;
 	uint64_t pairs_overflow;	      /* packets not attributed: table full */
 	uint8_t key[16];
@@ -90,6 +97,11 @@ static inline void stats_invalid(struct stats *s, enum stats_invalid r, size_t l
 	stats_count(&s->invalid_dropped.in, len);
 	s->invalid[r]++;
 }
+/*
+ * Once a second, off the packet path: doubles the pair table (up to STATS_PAIRS) when it
+ * is more than half full. Without memory it stays as it is.
+ */
+void stats_tick(struct stats *s);
 /* Ends the period of the pair table and drops entries idle for STATS_IDLE_PERIODS. */
 void stats_roll(struct stats *s);
 

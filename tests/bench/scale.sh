@@ -55,9 +55,11 @@ mem() {
 }
 # smaps_top: the node's mappings by resident size (SMAPS=1), largest first, one line each
 smaps_top() {
-	awk '/^[0-9a-f]+-[0-9a-f]+ / { name = ($6 == "" ? "[anon]" : $6) }
+	awk '/^[0-9a-f]+-[0-9a-f]+ / {
+		name = $6 == "" ? "[anon " $1 "]" : $6
+	     }
 	     /^Rss:/ { rss[name] += $2 }
-	     END { for (n in rss) if (rss[n] >= 64) printf "%6d kB %s\n", rss[n], n }' \
+	     END { for (n in rss) if (rss[n] >= 32) printf "%6d kB %s\n", rss[n], n }' \
 		"/proc/$NODE_PID/smaps" | sort -rn | sed 's/^/  smaps /'
 }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$NODE_PID/stat"; }

@@ -19,7 +19,7 @@
 #include "meshvpn/bytes.h"
 #include "meshvpn/stats.h"
 
-#define N STATS_PAIRS
+#define N (s->pairs_cap)
 #define WINDOW 16 /* stats_payload() probes at most this many slots */
 
 static struct addr A(const char *s)
@@ -314,6 +314,60 @@ static void test_payload_collisions(void **state)
 	stats_free(&s);
 }
 
+/*
+ * The table starts small and doubles in stats_tick() once more than half full, keeping every
+ * pair and its counters, up to STATS_PAIRS slots and no further.
+ */
+static void test_payload_growth(void **state)
+{
+	struct stats s;
+	uint32_t x = 1;
+
+	(void)state;
+	init_fixed(&s);
+	assert_int_equal(s.pairs_cap, STATS_PAIRS_MIN);
+	stats_tick(&s); /* empty: stays */
+	assert_int_equal(s.pairs_cap, STATS_PAIRS_MIN);
+	size_t cap = STATS_PAIRS_MIN;
+	while (cap < STATS_PAIRS) {
+		/* fill to just over half; every new pair is either stored or counted as overflow */
+		while (s.n_pairs * 2 <= s.pairs_cap) {
+			struct vaddr r = v4(0x0a000000u + x);
+			uint64_t before = s.pairs_overflow;
+			stats_payload(&s, &r, &LOCAL, true, x);
+			assert_true(s.pairs_overflow == before || s.pairs_overflow == before + 1);
+			x++;
+		}
+		size_t had = s.n_pairs;
+		stats_tick(&s);
+		cap *= 2;
+		assert_int_equal(s.pairs_cap, cap);
+		assert_int_equal(s.n_pairs, had);
+		check_table(&s);
+	}
+	/* every pair stored before the growths is found in its new place with its bytes */
+	size_t found = 0;
+	for (uint32_t i = 1; i < x; i++) {
+		struct vaddr r = v4(0x0a000000u + i);
+		struct stats_pair *p = find_pair(&s, &r, &LOCAL);
+		if (p) {
+			assert_int_equal(p->t.in.bytes, i);
+			found++;
+		}
+	}
+	assert_int_equal(found, s.n_pairs);
+	assert_true(s.n_pairs + s.pairs_overflow == x - 1);
+	/* full size: no further growth, however full */
+	while (s.n_pairs * 2 <= s.pairs_cap) {
+		struct vaddr r = v4(0x0a000000u + x++);
+		stats_payload(&s, &r, &LOCAL, true, 1);
+	}
+	stats_tick(&s);
+	assert_int_equal(s.pairs_cap, STATS_PAIRS);
+	check_table(&s);
+	stats_free(&s);
+}
+
 static void test_roll_idle_removal(void **state)
 {
 	struct stats s;
@@ -367,7 +421,7 @@ static void test_roll_chain_reachable(void **state)
 	struct stats s;
 	struct vaddr same[4];
 	uint32_t cursor = 1;
-	const size_t h = 2000;
+	const size_t h = 200;
 
 	(void)state;
 	init_fixed(&s);
@@ -407,8 +461,8 @@ static void test_roll_wraparound(void **state)
 
 	(void)state;
 	init_fixed(&s);
-	find_home(&s, N - 6, first, 6, &cursor);
-	find_home(&s, N - 5, second, 11, &cursor);
+	find_home(&s, s.pairs_cap - 6, first, 6, &cursor);
+	find_home(&s, s.pairs_cap - 5, second, 11, &cursor);
 	for (int i = 0; i < 6; i++)
 		stats_payload(&s, &first[i], &LOCAL, true, 1);
 	for (int i = 0; i < 11; i++)
@@ -439,7 +493,7 @@ static void test_roll_wraparound(void **state)
 	}
 	assert_int_equal(s.n_pairs, 11);
 	for (int i = 0; i < 11; i++)
-		assert_int_equal(slot_of(&s, &second[i], &LOCAL), (N - 5 + (size_t)i) % N);
+		assert_int_equal(slot_of(&s, &second[i], &LOCAL), (s.pairs_cap - 5 + (size_t)i) % s.pairs_cap);
 	assert_int_equal(s.pairs_overflow, 0);
 	stats_free(&s);
 }
@@ -872,6 +926,7 @@ int main(void)
 		cmocka_unit_test(test_home_slot),
 		cmocka_unit_test(test_payload_counting),
 		cmocka_unit_test(test_payload_collisions),
+		cmocka_unit_test(test_payload_growth),
 		cmocka_unit_test(test_roll_idle_removal),
 		cmocka_unit_test(test_roll_chain_reachable),
 		cmocka_unit_test(test_roll_wraparound),
