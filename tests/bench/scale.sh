@@ -74,8 +74,7 @@ sim() {
 }
 # sim_wait NAME: waits for it (not in a subshell: wait needs the parent); RESULT = its result.
 sim_wait() {
-	wait "$(t_pid "$1")"
-	T_PIDS=$(echo "$T_PIDS" | tr ' ' '\n' | grep -v "^$(t_pid "$1"):" | tr '\n' ' ')
+	t_join "$1"
 	RESULT=$(grep '^result' "$T_DIR/$1.log" | tail -n 1 | cut -d' ' -f2-)
 	[ -n "$RESULT" ] || fail "peersim $1: no result"
 }

@@ -451,6 +451,21 @@ static void test_responder_no_reflection(void **state)
 	hs_free(&b);
 }
 
+/* PING, PONG and PENG between a fresh pair; keeps copies of the PONG and the PENG. */
+static void handshake_keeping(struct handshake *a, struct handshake *b, uint8_t pong[512],
+			      size_t *n, uint8_t peng[512], size_t *en)
+{
+	pair(a, b);
+	tbuf_init(&t1, 64);
+	assert_int_equal(hs_start(a, &t1.b), 0);
+	assert_int_equal(feed(b, &t1, &t2), HS_REPLY);
+	*n = t2.b.len;
+	memcpy(pong, buf_data(&t2.b), *n);
+	assert_int_equal(feed(a, &t2, &t1), HS_DONE);
+	*en = t1.b.len;
+	memcpy(peng, buf_data(&t1.b), *en);
+}
+
 static void test_lost_peng(void **state)
 {
 	struct handshake a, b;
@@ -458,15 +473,7 @@ static void test_lost_peng(void **state)
 	size_t n, en;
 
 	(void)state;
-	pair(&a, &b);
-	tbuf_init(&t1, 64);
-	assert_int_equal(hs_start(&a, &t1.b), 0);
-	assert_int_equal(feed(&b, &t1, &t2), HS_REPLY);
-	n = t2.b.len;
-	memcpy(pong, buf_data(&t2.b), n);
-	assert_int_equal(feed(&a, &t2, &t1), HS_DONE);
-	en = t1.b.len;
-	memcpy(peng, buf_data(&t1.b), en);
+	handshake_keeping(&a, &b, pong, &n, peng, &en);
 	/* PENG lost: B repeats its PONG, A answers from the retained state with the same PENG */
 	tbuf_init(&t2, 64);
 	assert_int_equal(hs_tick(&b, &t2.b), 1);
@@ -497,15 +504,7 @@ static void test_restarted_responder(void **state)
 	size_t n, en;
 
 	(void)state;
-	pair(&a, &b);
-	tbuf_init(&t1, 64);
-	assert_int_equal(hs_start(&a, &t1.b), 0);
-	assert_int_equal(feed(&b, &t1, &t2), HS_REPLY);
-	n = t2.b.len;
-	memcpy(pong, buf_data(&t2.b), n);
-	assert_int_equal(feed(&a, &t2, &t1), HS_DONE);
-	en = t1.b.len;
-	memcpy(peng, buf_data(&t1.b), en);
+	handshake_keeping(&a, &b, pong, &n, peng, &en);
 	assert_int_equal(a.next_stage, HS_WAITING_TO_CLOSE);
 	/* b restarts with another node id and pings a: no PENG of the old session back */
 	node_b[0] ^= 0x5a;
