@@ -90,6 +90,76 @@ static int ctx_alloc(struct evp_cipher_ctx_st **out, const EVP_CIPHER *cipher, b
 	return 0;
 }
 
+/* Frees a slot's receive state (EVP_CIPHER_CTX_free cleanses the key schedule). */
+static void rx_free(struct frame_slot *s)
+{
+	if (s->rx) {
+		EVP_CIPHER_CTX_free(s->rx->dec);
+		free(s->rx);
+		s->rx = NULL;
+	}
+}
+
+/* A receive state keyed with km (reusing old's context, else a new one), or NULL. */
+static struct frame_rx *rx_keyed(struct frame_rx *old, const EVP_CIPHER *cipher,
+				 const uint8_t km[static FRAME_KEY_MATERIAL_LEN], int *ret)
+{
+	struct frame_rx *rx = old ? old : calloc(1, sizeof(*rx));
+
+	*ret = -ENOMEM;
+	if (!rx || (!old && (*ret = ctx_alloc(&rx->dec, cipher, false))))
+		goto fail;
+	/* The key is the prefix of km (no KDF, PROTOCOL.md 1.6). */
+	*ret = -EIO;
+	if (EVP_DecryptInit_ex(rx->dec, NULL, NULL, km, NULL) != 1)
+		goto fail;
+	replay_reset(&rx->replay);
+	*ret = 0;
+	return rx;
+fail:
+	if (rx) {
+		EVP_CIPHER_CTX_free(rx->dec);
+		free(rx);
+	}
+	return NULL;
+}
+
+/*
+ * Keys slot for sending (the encryption context), for receiving (the slot's receive state,
+ * allocated on first use) or both. A key that only sends frees the slot's receive state:
+ * the peer never encrypts with it (PROTOCOL.md 3).
+ */
+static int install(struct frame_core *c, unsigned slot,
+		   const uint8_t km[static FRAME_KEY_MATERIAL_LEN], bool send, bool recv)
+{
+	struct frame_slot *s = &c->slot[slot];
+	struct frame_rx *rx = NULL;
+	int ret = 0;
+
+	if (recv) {
+		rx = rx_keyed(s->rx, cipher_of(c->algo), km, &ret);
+		s->rx = NULL; /* rx_keyed reused or freed it */
+		if (!rx)
+			return ret;
+	} else {
+		rx_free(s);
+	}
+	/* the encryption context always holds the sending slot's current key */
+	if ((send || slot == c->send_slot) && EVP_EncryptInit_ex(c->enc, NULL, NULL, km, NULL) != 1) {
+		s->rx = rx;
+		rx_free(s);
+		return -EIO;
+	}
+	memset(s->send_nonce, 0, sizeof(s->send_nonce));
+	s->send_nonce[0] = c->dir;
+	randombytes_buf(s->send_nonce + FRAME_NONCE_LEN - FRAME_NONCE_RAND_LEN,
+			FRAME_NONCE_RAND_LEN);
+	s->rx = rx;
+	if (send)
+		c->send_slot = (uint8_t)slot;
+	return 0;
+}
+
 int frame_core_init(struct frame_core *c, uint8_t algo, bool high,
 		    const uint8_t km[static FRAME_KEY_MATERIAL_LEN])
 {
@@ -102,12 +172,8 @@ int frame_core_init(struct frame_core *c, uint8_t algo, bool high,
 	c->algo = algo;
 	c->dir = high ? FRAME_DIR_HIGH : FRAME_DIR_LOW;
 	ret = ctx_alloc(&c->enc, cipher, true);
-	for (unsigned i = 0; i < FRAME_SLOTS && !ret; i++)
-		ret = ctx_alloc(&c->slot[i].dec, cipher, false);
-	if (ret)
-		goto out;
-	ret = frame_install(c, 0, km, true);
-out:
+	if (!ret)
+		ret = install(c, 0, km, true, true); /* the handshake key works both ways */
 	if (ret)
 		frame_core_free(c);
 	return ret;
@@ -118,7 +184,7 @@ void frame_core_free(struct frame_core *c)
 	/* EVP_CIPHER_CTX_free cleanses the key schedule. */
 	EVP_CIPHER_CTX_free(c->enc);
 	for (unsigned i = 0; i < FRAME_SLOTS; i++)
-		EVP_CIPHER_CTX_free(c->slot[i].dec);
+		rx_free(&c->slot[i]);
 	sodium_memzero(c, sizeof(*c));
 }
 
@@ -127,25 +193,7 @@ int frame_install(struct frame_core *c, unsigned slot,
 {
 	if (slot >= FRAME_SLOTS || !frame_core_ready(c))
 		return -EINVAL;
-	struct frame_slot *s = &c->slot[slot];
-
-	s->keyed = false;
-	/* Re-key the existing contexts: the key is the prefix of km (no KDF, PROTOCOL.md 1.6). */
-	if (EVP_DecryptInit_ex(s->dec, NULL, NULL, km, NULL) != 1)
-		return -EIO;
-	/* the encryption context always holds the sending slot's current key */
-	if ((use_for_sending || slot == c->send_slot) &&
-	    EVP_EncryptInit_ex(c->enc, NULL, NULL, km, NULL) != 1)
-		return -EIO;
-	memset(s->send_nonce, 0, sizeof(s->send_nonce));
-	s->send_nonce[0] = c->dir;
-	randombytes_buf(s->send_nonce + FRAME_NONCE_LEN - FRAME_NONCE_RAND_LEN,
-			FRAME_NONCE_RAND_LEN);
-	replay_reset(&s->replay);
-	s->keyed = true;
-	if (use_for_sending)
-		c->send_slot = (uint8_t)slot;
-	return 0;
+	return install(c, slot, km, use_for_sending, !use_for_sending);
 }
 
 int frame_encrypt(struct frame_core *c, struct buf *b)
@@ -189,23 +237,25 @@ static int decrypt(struct frame_core *c, struct buf *b, uint32_t min_len)
 	int ctlen = (int)(b->len - FRAME_OVERHEAD), outl = 0;
 	uint8_t *ct = p + FRAME_HEADER_LEN, *tag = ct + ctlen;
 
-	if (!s->keyed)
+	struct frame_rx *rx = s->rx;
+
+	if (!rx)
 		return -ENOKEY;
-	if (!replay_check(&s->replay, n))
+	if (!replay_check(&rx->replay, n))
 		return -EALREADY;
 	/* The peer's nonces carry the other direction byte; a reflected frame cannot verify. */
 	nonce[0] = c->dir ^ FRAME_DIR_HIGH;
 	memcpy(nonce + FRAME_NONCE_LEN - FRAME_NONCE_WIRE_LEN, p + 1, FRAME_NONCE_WIRE_LEN);
-	if (EVP_DecryptInit_ex(s->dec, NULL, NULL, NULL, nonce) != 1)
+	if (EVP_DecryptInit_ex(rx->dec, NULL, NULL, NULL, nonce) != 1)
 		return -EBADMSG;
-	if (ctlen > 0 && EVP_DecryptUpdate(s->dec, ct, &outl, ct, ctlen) != 1)
+	if (ctlen > 0 && EVP_DecryptUpdate(rx->dec, ct, &outl, ct, ctlen) != 1)
 		return -EBADMSG;
-	if (EVP_CIPHER_CTX_ctrl(s->dec, EVP_CTRL_AEAD_SET_TAG, FRAME_TAG_LEN, tag) != 1)
+	if (EVP_CIPHER_CTX_ctrl(rx->dec, EVP_CTRL_AEAD_SET_TAG, FRAME_TAG_LEN, tag) != 1)
 		return -EBADMSG;
-	if (EVP_DecryptFinal_ex(s->dec, ct + outl, &outl) != 1)
+	if (EVP_DecryptFinal_ex(rx->dec, ct + outl, &outl) != 1)
 		return -EBADMSG;
 	/* Authenticated: only now may the replay state move. */
-	replay_update(&s->replay, n);
+	replay_update(&rx->replay, n);
 	(void)buf_pull(b, FRAME_HEADER_LEN);
 	(void)buf_trim(b, FRAME_TAG_LEN);
 	return 0;
@@ -228,9 +278,11 @@ int frame_decrypt_payload(struct frame_core *c, struct buf *b)
 void frame_tick(struct frame_core *c)
 {
 	for (unsigned i = 0; i < FRAME_SLOTS; i++) {
-		struct frame_replay *r = &c->slot[i].replay;
+		struct frame_rx *rx = c->slot[i].rx;
 
-		r->min = r->next_min;
-		r->next_min = r->top + 1;
+		if (rx) {
+			rx->replay.min = rx->replay.next_min;
+			rx->replay.next_min = rx->replay.top + 1;
+		}
 	}
 }

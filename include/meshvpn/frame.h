@@ -61,11 +61,19 @@ struct frame_replay {
 	uint64_t bitmap[FRAME_REPLAY_WORDS];
 };
 
-struct frame_slot {
+/* What a slot needs to take frames; allocated apart, as only receive keys need it. */
+struct frame_rx {
 	struct evp_cipher_ctx_st *dec; /* keyed once at install; only the IV changes per packet */
-	bool keyed;
-	uint8_t send_nonce[FRAME_NONCE_LEN]; /* last nonce used; incremented before each use */
 	struct frame_replay replay;
+};
+
+struct frame_slot {
+	/*
+	 * NULL for an empty slot or one whose key only sends (frames naming it fail): two of
+	 * the four slots in steady rotation, 1.7 KB each saved per peer.
+	 */
+	struct frame_rx *rx;
+	uint8_t send_nonce[FRAME_NONCE_LEN]; /* last nonce used; incremented before each use */
 };
 
 struct frame_core {
@@ -88,9 +96,9 @@ static inline bool frame_is_init(const uint8_t *p, size_t len)
 
 /*
  * Creates a core for cipher algo: slot 0 gets the first key_len bytes of km and becomes the
- * sending slot, slots 1..3 stay empty (frames naming them fail). high selects the direction
- * byte 0x80 (else 0x00). Allocates the cipher contexts (cold path). Returns 0 or -errno; on
- * failure *c is left freed.
+ * sending slot and decrypts too, slots 1..3 stay empty (frames naming them fail). high selects
+ * the direction byte 0x80 (else 0x00). Allocates two cipher contexts (cold path). Returns 0
+ * or -errno; on failure *c is left freed.
  */
 int frame_core_init(struct frame_core *c, uint8_t algo, bool high,
 		    const uint8_t km[static FRAME_KEY_MATERIAL_LEN]) WUR;
@@ -104,7 +112,10 @@ static inline bool frame_core_ready(const struct frame_core *c)
 
 /*
  * Installs a key (first key_len bytes of km) into slot, resetting its send nonce (fresh random
- * part) and replay state; if use_for_sending, encryption switches to that slot. 0 or -errno.
+ * part) and replay state. If use_for_sending, encryption switches to that slot and the slot
+ * takes no frames any more: in a rotation exactly one side sends with a key, the side that
+ * installs it for sending, so the other never encrypts with it (PROTOCOL.md 3). Otherwise the
+ * slot decrypts with the key (its context is allocated on first use). Cold path. 0 or -errno.
  */
 int frame_install(struct frame_core *c, unsigned slot,
 		  const uint8_t km[static FRAME_KEY_MATERIAL_LEN], bool use_for_sending) WUR;

@@ -231,6 +231,59 @@ static void test_slots(void **state)
 	}
 }
 
+static unsigned rx_states(const struct frame_core *c)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < FRAME_SLOTS; i++)
+		n += c->slot[i].rx != NULL;
+	return n;
+}
+
+/*
+ * A rotation as PROTOCOL.md 3 runs it: tx (the starter) sends with the even key ids, rx with
+ * the odd ones from 3; the receiving side installs each key first. Both directions keep
+ * working, and each core holds at most two receive states: a key installed for sending
+ * never decrypts.
+ */
+static void test_rotation_contexts(void **state)
+{
+	uint8_t msg[20] = "rotation", frame[64], km[FRAME_KEY_MATERIAL_LEN];
+	struct pair p;
+
+	(void)state;
+	for (size_t a = 0; a < ARRAY_SIZE(ciphers); a++) {
+		pair_init(&p, ciphers[a]);
+		assert_int_equal(rx_states(&p.tx), 1);
+		assert_int_equal(rx_states(&p.rx), 1);
+		for (uint64_t id = 2; id <= 12; id++) {
+			struct frame_core *sender = id % 2 ? &p.rx : &p.tx;
+			struct frame_core *receiver = id % 2 ? &p.tx : &p.rx;
+			unsigned slot = (unsigned)(id % FRAME_SLOTS);
+			size_t n;
+
+			randombytes_buf(km, sizeof(km));
+			assert_int_equal(frame_install(receiver, slot, km, false), 0);
+			/* the sender has not switched yet: its old key still reaches the receiver */
+			n = seal(sender, msg, sizeof(msg), frame);
+			assert_int_equal(open_frame(receiver, frame, n, msg), 0);
+			assert_int_equal(frame_install(sender, slot, km, true), 0);
+			assert_null(sender->slot[slot].rx);
+			n = seal(sender, msg, sizeof(msg), frame);
+			assert_int_equal(frame[0], slot);
+			assert_int_equal(open_frame(receiver, frame, n, msg), 0);
+			/* the other way round, and nothing decrypts with a sending key */
+			n = seal(receiver, msg, sizeof(msg), frame);
+			assert_int_equal(open_frame(sender, frame, n, msg), 0);
+			frame[0] = (uint8_t)slot;
+			assert_int_equal(open_frame(sender, frame, n, NULL), -ENOKEY);
+			assert_in_range(rx_states(&p.tx), 1, 2);
+			assert_in_range(rx_states(&p.rx), 1, 2);
+		}
+		pair_free(&p);
+	}
+}
+
 static void test_short(void **state)
 {
 	uint8_t junk[FRAME_MIN_LEN];
@@ -378,7 +431,7 @@ static void test_install_resets(void **state)
 	seal(&p.tx, msg, sizeof(msg), f1);
 	seal(&p.tx, msg, sizeof(msg), f2);
 	assert_int_equal(open_frame(&p.rx, f2, n, msg), 0);
-	assert_true(p.rx.slot[2].replay.top != 0);
+	assert_true(p.rx.slot[2].rx->replay.top != 0);
 	memcpy(before, p.tx.slot[2].send_nonce, sizeof(before));
 	/* re-install: new random nonce part, replay state cleared */
 	assert_int_equal(frame_install(&p.tx, 2, km2, true), 0);
@@ -387,8 +440,8 @@ static void test_install_resets(void **state)
 	assert_int_equal(p.tx.slot[2].send_nonce[0], FRAME_DIR_HIGH);
 	for (int i = 1; i <= 5; i++)
 		assert_int_equal(p.tx.slot[2].send_nonce[i], 0);
-	assert_int_equal(p.rx.slot[2].replay.top, 0);
-	assert_int_equal(p.rx.slot[2].replay.min, 0);
+	assert_int_equal(p.rx.slot[2].rx->replay.top, 0);
+	assert_int_equal(p.rx.slot[2].rx->replay.min, 0);
 	/* slot 0 keeps its state */
 	seal(&p.tx, msg, sizeof(msg), f2);
 	assert_int_equal(open_frame(&p.rx, f2, n, msg), 0);
@@ -521,7 +574,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),      cmocka_unit_test(test_nonce_layout),
 		cmocka_unit_test(test_tamper),	       cmocka_unit_test(test_direction),
-		cmocka_unit_test(test_slots),	       cmocka_unit_test(test_short),
+		cmocka_unit_test(test_slots), cmocka_unit_test(test_rotation_contexts),	       cmocka_unit_test(test_short),
 		cmocka_unit_test(test_room),	       cmocka_unit_test(test_plain),
 		cmocka_unit_test(test_replay),	       cmocka_unit_test(test_replay_window),
 		cmocka_unit_test(test_install_resets), cmocka_unit_test(test_vectors),
