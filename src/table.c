@@ -11,6 +11,7 @@
 
 #define NOT_FOUND	SIZE_MAX
 #define CACHE_MIN_SLOTS 8
+#define CACHE_START_SLOTS 256 /* the cache starts this small; table_housekeep() grows it */
 #define EVICT_WINDOW	32 /* slots sampled for the eviction victim when the cache is full */
 #define CLAIMS_MIN_CAP	32
 #define CACHE_TAG	0xff /* hash domain of cache keys; claim keys use the prefix length */
@@ -126,13 +127,19 @@ static void cache_evict(struct table *t, uint32_t h)
 		cache_delete(t, best);
 }
 
+/* Entries the cache holds at its present size: half its slots, at most cache_cap. */
+static size_t cache_limit(const struct table *t)
+{
+	return MIN(t->cache_cap, (t->cache_mask + 1) / 2);
+}
+
 static void cache_put(struct table *t, const struct vaddr *a, uint32_t h, uint32_t peer,
 		      int64_t expiry, bool learned)
 {
 	size_t i = cache_find(t, a, h);
 
 	if (i == NOT_FOUND) {
-		if (t->cache_len >= t->cache_cap)
+		if (t->cache_len >= cache_limit(t))
 			cache_evict(t, h);
 		for (i = h & t->cache_mask; t->cache[i].peer != TABLE_PEER_NONE;
 		     i = (i + 1) & t->cache_mask)
@@ -187,6 +194,35 @@ static void cache_drop(struct table *t, const struct drop_arg *d)
 		else
 			i++;
 	}
+}
+
+/*
+ * Doubles the slots, up to cache_slots_max, when more than half of what the present size
+ * holds is in use. Called from table_housekeep(), never on the packet path: a node with a
+ * few destinations touches a few pages, not the whole table, whose entries would each land
+ * on a page of their own. Without memory the cache stays as it is.
+ */
+static void cache_grow(struct table *t)
+{
+	size_t slots = t->cache_mask + 1, grown = 2 * slots, mask = grown - 1;
+
+	if (slots >= t->cache_slots_max || t->cache_len <= cache_limit(t) / 2)
+		return;
+	struct table_cache_slot *c = calloc(grown, sizeof(*c));
+	if (!c)
+		return;
+	for (size_t i = 0; i < slots; i++) {
+		const struct table_cache_slot *s = &t->cache[i];
+		if (s->peer == TABLE_PEER_NONE)
+			continue;
+		size_t j = s->hash & mask;
+		while (c[j].peer != TABLE_PEER_NONE)
+			j = (j + 1) & mask;
+		c[j] = *s;
+	}
+	free(t->cache);
+	t->cache = c;
+	t->cache_mask = mask;
 }
 
 /* ---- claims ---- */
@@ -377,6 +413,8 @@ int table_init(struct table *t, unsigned flags, uint32_t switch_timeout, size_t 
 	t->flags = flags;
 	t->switch_timeout = switch_timeout;
 	t->cache_cap = cache_capacity;
+	t->cache_slots_max = slots;
+	slots = MIN(slots, (size_t)CACHE_START_SLOTS);
 	t->cache_mask = slots - 1;
 	t->idx_mask = 2 * CLAIMS_MIN_CAP - 1;
 	t->cache = calloc(slots, sizeof(*t->cache));
@@ -469,6 +507,7 @@ void table_housekeep(struct table *t, int64_t now)
 
 	claims_drop(t, &d);
 	cache_drop(t, &d);
+	cache_grow(t);
 }
 
 size_t table_cache_len(const struct table *t)

@@ -47,8 +47,9 @@ struct table {
 	uint8_t hash_key[16];
 	/* exact cache: open addressing, linear probing, backward-shift deletion */
 	struct table_cache_slot *cache;
-	size_t cache_mask; /* slots - 1; slots = power of two >= 2 * cache_cap */
-	size_t cache_cap;  /* most entries held at once */
+	size_t cache_mask;	/* slots - 1; it holds half its slots (cache_limit) */
+	size_t cache_slots_max; /* power of two >= 2 * cache_cap, reached by table_housekeep */
+	size_t cache_cap;	/* most entries held at once */
 	size_t cache_len;
 	/* claims, in insertion order (which breaks ties between equal prefix lengths) */
 	struct table_claim *claims;
@@ -63,7 +64,8 @@ struct table {
 /*
  * Allocates an empty table. switch_timeout: lifetime of cache entries in seconds;
  * cache_capacity: most cache entries (1..TABLE_MAX_CACHE_CAPACITY; when full the entry
- * expiring first among a small sample is evicted). 0, -EINVAL or -ENOMEM.
+ * expiring first among a small sample is evicted; the cache starts small, see
+ * table_housekeep). 0, -EINVAL or -ENOMEM.
  */
 int table_init(struct table *t, unsigned flags, uint32_t switch_timeout, size_t cache_capacity) WUR;
 /* Frees everything; accepts a zeroed or already freed table. */
@@ -101,7 +103,11 @@ uint32_t table_lookup(struct table *t, const struct vaddr *dst, int64_t now);
 /* Drops every claim and cache entry of peer (peer removed or closed). */
 void table_remove_peer(struct table *t, uint32_t peer);
 
-/* Purges claims and cache entries that expired before now (valid while expiry >= now). */
+/*
+ * Purges claims and cache entries that expired before now (valid while expiry >= now), then
+ * doubles the cache if more than half of what its present size holds is used: the cache
+ * starts at 256 slots (128 entries) and grows here, once a second, up to cache_capacity.
+ */
 void table_housekeep(struct table *t, int64_t now);
 
 /* Counts for statsd (table_cache_entries, table_claims). */

@@ -458,6 +458,8 @@ static void test_capacity_churn(void **state)
 		assert_int_equal(table_lookup(&t, &m, i / 100), 1 + i % 50);
 		if (i % 997 == 0)
 			table_remove_peer(&t, 1 + i % 50);
+		if (i % 100 == 99)
+			table_housekeep(&t, i / 100); /* the node's tick: grows the cache */
 	}
 	assert_true(table_cache_len(&t) >= CAP - 50);
 	check_cache_consistent(&t, N / 100);
@@ -465,6 +467,52 @@ static void test_capacity_churn(void **state)
 	check_cache_consistent(&t, N / 100 + 250);
 	table_housekeep(&t, 10000);
 	assert_int_equal(table_cache_len(&t), 0);
+	table_free(&t);
+}
+
+/*
+ * The cache starts at 256 slots (128 entries, evicting beyond) and doubles in
+ * table_housekeep() while more than half of that is used, up to the capacity; the entries
+ * survive each move.
+ */
+static void test_cache_growth(void **state)
+{
+	(void)state;
+	struct table t;
+	enum { CAP = 1000 };
+
+	assert_int_equal(table_init(&t, TABLE_LEARNING, 300, CAP), 0);
+	assert_int_equal(t.cache_mask + 1, 256);
+	assert_int_equal(t.cache_slots_max, 2048);
+	for (unsigned i = 0; i < 200; i++) {
+		struct vaddr m = mac_n(i);
+		table_learn(&t, &m, 1 + i % 7, 0);
+	}
+	assert_int_equal(table_cache_len(&t), 128); /* the rest evicted */
+	check_cache_consistent(&t, 0);
+	/* a quarter used: no growth */
+	struct table q;
+	assert_int_equal(table_init(&q, TABLE_LEARNING, 300, CAP), 0);
+	for (unsigned i = 0; i < 64; i++) {
+		struct vaddr m = mac_n(i);
+		table_learn(&q, &m, 1, 0);
+	}
+	table_housekeep(&q, 0);
+	assert_int_equal(q.cache_mask + 1, 256);
+	table_free(&q);
+	/* each tick doubles it while it is more than half full, up to 2 * CAP rounded up */
+	size_t want[] = { 512, 1024, 2048, 2048 };
+	for (size_t k = 0; k < ARRAY_SIZE(want); k++) {
+		table_housekeep(&t, 0);
+		assert_int_equal(t.cache_mask + 1, want[k]);
+		check_cache_consistent(&t, 0);
+		for (unsigned i = 0; i < 2000; i++) {
+			struct vaddr m = mac_n(i);
+			table_learn(&t, &m, 1 + i % 7, 0);
+		}
+		assert_int_equal(table_cache_len(&t), MIN((size_t)CAP, want[k] / 2));
+		check_cache_consistent(&t, 0);
+	}
 	table_free(&t);
 }
 
@@ -575,7 +623,7 @@ int main(void)
 		cmocka_unit_test(test_learning),
 		cmocka_unit_test(test_group_never_cached),
 		cmocka_unit_test(test_capacity),
-		cmocka_unit_test(test_capacity_churn),
+		cmocka_unit_test(test_capacity_churn), cmocka_unit_test(test_cache_growth),
 		cmocka_unit_test(test_remove_peer),
 		cmocka_unit_test(test_many_claims_vs_linear),
 	};
