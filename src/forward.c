@@ -402,6 +402,54 @@ static void invalid_from_peer(struct node *n, struct peer *p, enum stats_invalid
 	       stats_invalid_name(why));
 }
 
+static bool same_ip(const struct addr *a, const struct addr *b)
+{
+	return memcmp(a->ip, b->ip, sizeof(a->ip)) == 0;
+}
+
+/* Has the node a peer, a pending handshake or a configured peer on a's IP address? */
+static bool talks_to_ip(struct node *n, const struct addr *a)
+{
+	struct peer *p;
+	size_t it = 0;
+
+	while ((p = peer_next(n, &it)))
+		if (same_ip(&p->addr, a))
+			return true;
+	for (size_t i = 0; n->n_pending && i < NODE_HASH_BUCKETS; i++)
+		for (const struct pending *pd = n->pending_hash[i]; pd; pd = pd->hnext)
+			if (same_ip(&pd->addr, a))
+				return true;
+	for (size_t i = 0; i < n->n_reconnects; i++)
+		for (int k = 0; k < n->reconnects[i].n_addrs; k++)
+			if (same_ip(&n->reconnects[i].addrs[k], a))
+				return true;
+	return false;
+}
+
+/*
+ * src sent HSGUARD_FLOOD handshake messages within this tick: unless the node talks to its
+ * IP address, the kernel drops its handshake messages for a while (sockfilter.h). Runs at
+ * most once per source and tick; the walk over the tables is the cold path.
+ */
+static void flood_from(struct node *n, const struct addr *src)
+{
+	char as[ADDR_STRLEN];
+	int r;
+
+	if (!n->udp || talks_to_ip(n, src))
+		return;
+	r = net_drop_inits_from(n->udp, src, n->now);
+	if (r < 0)
+		log_rl(LOG_WARN, "cannot filter the handshake flood from %s in the kernel: %s",
+		       addr_format_ip(src, as), strerror(-r));
+	else
+		log_rl(LOG_WARN,
+		       "%s sent %d handshake messages within a second: the kernel drops its "
+		       "handshake messages for %d s",
+		       addr_format_ip(src, as), HSGUARD_FLOOD, SOCKFILTER_SECS);
+}
+
 /*
  * The cheap filters every handshake message passes before it reaches a handshake state, a
  * signature check or the global limits of handle_init: a trusted key's hash (one SHA-256
@@ -413,6 +461,9 @@ static bool init_plausible(struct node *n, struct buf *b, const struct addr *src
 {
 	char as[ADDR_STRLEN];
 	const uint8_t *m = buf_data(b);
+
+	if (unlikely(hsguard_source_seen(&n->hsguard, src, n->now) == HSGUARD_FLOOD))
+		flood_from(n, src);
 	int r = session_ctx_init_key(n->sctx, m, b->len);
 
 	if (r == -EPERM) {

@@ -21,7 +21,8 @@ void hsguard_init(struct hsguard *g)
 	randombytes_buf(g->key, sizeof(g->key));
 }
 
-bool hsguard_source_ok(struct hsguard *g, const struct addr *a, int64_t tick)
+/* a's slot, emptied when it held another address or an earlier tick */
+static struct hsguard_source *source(struct hsguard *g, const struct addr *a, int64_t tick)
 {
 	uint64_t t = tag(g, a->ip, sizeof(a->ip));
 	struct hsguard_source *s = &g->src[t % HSGUARD_SOURCES];
@@ -30,7 +31,24 @@ bool hsguard_source_ok(struct hsguard *g, const struct addr *a, int64_t tick)
 		s->tag = t;
 		s->tick = tick;
 		s->count = 0;
+		s->seen = 0;
 	}
+	return s;
+}
+
+uint32_t hsguard_source_seen(struct hsguard *g, const struct addr *a, int64_t tick)
+{
+	struct hsguard_source *s = source(g, a, tick);
+
+	if (s->seen < UINT32_MAX)
+		s->seen++;
+	return s->seen;
+}
+
+bool hsguard_source_ok(struct hsguard *g, const struct addr *a, int64_t tick)
+{
+	struct hsguard_source *s = source(g, a, tick);
+
 	if (s->count >= HSGUARD_PER_SOURCE)
 		return false;
 	s->count++;

@@ -269,6 +269,55 @@ static void nogso_add(struct net *net, const struct addr *dst)
 	net->nogso[i].until = coarse_seconds() + NET_NOGSO_SECS;
 }
 
+/* Attaches the program for the listed addresses (or none). */
+static int flooders_apply(struct net *net)
+{
+	struct addr ips[SOCKFILTER_MAX];
+
+	for (unsigned i = 0; i < net->n_flooders; i++)
+		ips[i] = net->flooders[i].ip;
+	return sockfilter_apply(net->src.fd, ips, net->n_flooders);
+}
+
+int net_drop_inits_from(struct net *net, const struct addr *a, int64_t now)
+{
+	unsigned i, n = net->n_flooders;
+	struct addr ip = *a;
+	int r;
+
+	ip.port = 0;
+	ip.scope = 0;
+	for (i = 0; i < n && !addr_equal(&net->flooders[i].ip, &ip); i++)
+		;
+	if (i == n && n == SOCKFILTER_MAX) {
+		i = 0;
+		for (unsigned k = 1; k < n; k++)
+			if (net->flooders[k].until < net->flooders[i].until)
+				i = k;
+	}
+	__typeof__(net->flooders[0]) old = net->flooders[i];
+	net->flooders[i].ip = ip;
+	net->flooders[i].until = now + SOCKFILTER_SECS;
+	if (i == n)
+		net->n_flooders++;
+	r = flooders_apply(net);
+	if (r < 0) {
+		net->flooders[i] = old;
+		net->n_flooders = n;
+	}
+	return r;
+}
+
+int net_drop_inits_expire(struct net *net, int64_t now)
+{
+	unsigned n = net->n_flooders;
+
+	for (unsigned i = 0; i < net->n_flooders; i++)
+		if (net->flooders[i].until <= now)
+			net->flooders[i--] = net->flooders[--net->n_flooders];
+	return net->n_flooders == n ? 0 : flooders_apply(net);
+}
+
 /* Datagrams left in the queue from cursor c on. */
 static unsigned datagrams_left(const struct net_tx *tx, unsigned q, struct tx_cursor c)
 {

@@ -215,8 +215,11 @@ static void node_tick(struct node *n)
 		    n->now - p->last_rehandshake > limit)
 			peer_rehandshake(n, p, "stopped answering");
 	}
-	/* 2. table */
+	/* 2. table, and the kernel's list of handshake flooders */
 	table_housekeep(&n->table, n->now);
+	int fr = n->udp ? net_drop_inits_expire(n->udp, n->now) : 0;
+	if (fr < 0)
+		log_rl(LOG_WARN, "cannot update the kernel's handshake filter: %s", strerror(-fr));
 	/* 3. handshakes, replay windows, key rotation */
 	tick_sessions(n);
 	/* 5. NODE_INFO to every peer */

@@ -21,6 +21,7 @@
 
 #define HSGUARD_SOURCES 512    /* per-source budget slots */
 #define HSGUARD_PER_SOURCE 64  /* init messages examined per source address per tick */
+#define HSGUARD_FLOOD 1024     /* init messages of any kind from one address in a tick: a flood */
 #define HSGUARD_SALTS 2048     /* recent (salt, key hash) pairs remembered */
 #define HSGUARD_SALT_TICKS 300 /* how long a salt stays tied to its first sender */
 #define HSGUARD_SALT_LEN 8     /* salt and key hash of an init message (PROTOCOL.md 2.2) */
@@ -28,7 +29,8 @@
 struct hsguard_source {
 	uint64_t tag; /* keyed hash of the IP address (not the port) */
 	int64_t tick;
-	uint32_t count;
+	uint32_t count; /* examined (hsguard_source_ok) */
+	uint32_t seen;	/* of any kind (hsguard_source_seen) */
 };
 
 struct hsguard_salt {
@@ -46,6 +48,13 @@ struct hsguard {
 
 /* A fresh random key, tables empty. */
 void hsguard_init(struct hsguard *g);
+
+/*
+ * Counts one init message from a, whatever becomes of it (untrusted, a copy, over budget);
+ * returns how many it sent this tick. HSGUARD_FLOOD is far more than any peer sends (a
+ * handshake takes two messages), so reaching it marks a flood.
+ */
+uint32_t hsguard_source_seen(struct hsguard *g, const struct addr *a, int64_t tick);
 
 /* Counts one init message from a; false when a used up this tick's budget. */
 bool hsguard_source_ok(struct hsguard *g, const struct addr *a, int64_t tick);

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "sockfilter.h"
 #include "bytes.h"
 #include "loop.h"
 #include "transport.h"
@@ -73,6 +74,11 @@ struct net {
 		int64_t until;
 	} nogso[NET_NOGSO]; /* GSO refused for these destinations (EMSGSIZE) */
 	unsigned n_nogso;
+	struct {
+		struct addr ip; /* port 0 */
+		int64_t until;	/* monotonic seconds */
+	} flooders[SOCKFILTER_MAX]; /* their handshake messages are dropped in the kernel */
+	unsigned n_flooders;
 	struct loop *loop;  /* set by the transport's attach */
 	struct net_rx_scratch rxs;
 	struct net_tx txq;  /* the transport's queue */
@@ -146,5 +152,19 @@ int net_tx_flush(struct net *net, struct net_tx *tx) WUR;
  * (-EAGAIN when the buffer stayed full, -EAFNOSUPPORT for IPv6 on an AF_INET socket).
  */
 int net_sendto(struct net *net, const uint8_t *data, size_t len, const struct addr *dst) WUR;
+
+/*
+ * Has the kernel drop handshake messages from a's IP address (any port) until now +
+ * SOCKFILTER_SECS (sockfilter.h); with SOCKFILTER_MAX listed, the one expiring first makes
+ * room. Cold path: one setsockopt. 0 or -errno (the list is then as before).
+ */
+int net_drop_inits_from(struct net *net, const struct addr *a, int64_t now) WUR;
+/* Lifts the listings that expired by now (once a second). 0 or -errno. */
+int net_drop_inits_expire(struct net *net, int64_t now) WUR;
+/* Addresses listed now. */
+static inline unsigned net_drop_inits_count(const struct net *net)
+{
+	return net->n_flooders;
+}
 
 #endif

@@ -32,6 +32,23 @@ static void test_source_budget(void **state)
 	assert_true(hsguard_source_ok(g, &a, 101));
 }
 
+/* Every message counts as seen, also past the budget; per address, per tick. */
+static void test_source_seen(void **state)
+{
+	struct hsguard *g = *state;
+	struct addr a = addr4(1, 3210), a2 = addr4(1, 4000), b = addr4(2, 3210);
+
+	for (uint32_t i = 1; i <= HSGUARD_FLOOD; i++) {
+		assert_int_equal(hsguard_source_seen(g, i % 2 ? &a : &a2, 200), i);
+		(void)hsguard_source_ok(g, &a, 200); /* the budget check does not reset it */
+	}
+	assert_false(hsguard_source_ok(g, &a, 200));
+	assert_int_equal(hsguard_source_seen(g, &a, 200), HSGUARD_FLOOD + 1);
+	assert_int_equal(hsguard_source_seen(g, &b, 200), 1);
+	assert_int_equal(hsguard_source_seen(g, &a, 201), 1);
+	assert_true(hsguard_source_ok(g, &a, 201));
+}
+
 static void test_many_sources(void **state)
 {
 	struct hsguard *g = *state;
@@ -126,6 +143,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_source_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_source_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_sources, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_salt_copies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_salt_used, setup, teardown),

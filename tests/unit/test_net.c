@@ -255,6 +255,65 @@ static void expect_one(struct net *net, const struct addr *from)
 			 addr_format(from, b));
 }
 
+/* Instructions of the socket filter attached to fd (0: none). */
+static unsigned filter_len(int fd)
+{
+	socklen_t len = 0;
+
+	assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_GET_FILTER, NULL, &len), 0);
+	return len;
+}
+
+/*
+ * The kernel's list of handshake flooders: per IP address (a second port refreshes the
+ * listing), the earliest expiry makes room when full, expiry detaches the program. What
+ * the program drops is test_sockfilter's part.
+ */
+static void test_drop_inits(void **state)
+{
+	(void)state;
+	struct net net;
+	struct addr a, b;
+	char ip[32];
+
+	assert_int_equal(net_open(&net, NULL), 0);
+	assert_int_equal(filter_len(net.src.fd), 0);
+	make_addr(&a, "127.0.0.2", 3210);
+	assert_int_equal(net_drop_inits_from(&net, &a, 100), 0);
+	assert_int_equal(net_drop_inits_count(&net), 1);
+	assert_int_equal(filter_len(net.src.fd), 14); /* 12 + 2 per IPv4 address */
+	a.port = 4000;
+	assert_int_equal(net_drop_inits_from(&net, &a, 101), 0);
+	assert_int_equal(net_drop_inits_count(&net), 1);
+	assert_int_equal(net.flooders[0].until, 101 + SOCKFILTER_SECS);
+	assert_int_equal(net.flooders[0].ip.port, 0);
+	for (unsigned i = 1; i < SOCKFILTER_MAX; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%u", i);
+		make_addr(&b, ip, 3210);
+		assert_int_equal(net_drop_inits_from(&net, &b, 99 + i), 0);
+	}
+	assert_int_equal(net_drop_inits_count(&net), SOCKFILTER_MAX);
+	assert_int_equal(filter_len(net.src.fd), 12 + 2 * SOCKFILTER_MAX);
+	/* full: 192.0.2.1 (listed at 100) expires first and makes room for an IPv6 one */
+	make_addr(&b, "2001:db8::1", 3210);
+	assert_int_equal(net_drop_inits_from(&net, &b, 140), 0);
+	assert_int_equal(net_drop_inits_count(&net), SOCKFILTER_MAX);
+	assert_int_equal(filter_len(net.src.fd), 12 + 2 * (SOCKFILTER_MAX - 1) + 9);
+	make_addr(&b, "192.0.2.1", 0);
+	for (unsigned i = 0; i < SOCKFILTER_MAX; i++)
+		assert_false(addr_equal(&net.flooders[i].ip, &b));
+	/* expiry: 127.0.0.2 (until 111) and 192.0.2.2..12 (until 111..121) */
+	assert_int_equal(net_drop_inits_expire(&net, 110), 0);
+	assert_int_equal(net_drop_inits_count(&net), SOCKFILTER_MAX);
+	assert_int_equal(net_drop_inits_expire(&net, 121), 0);
+	assert_int_equal(net_drop_inits_count(&net), SOCKFILTER_MAX - 12);
+	assert_int_equal(filter_len(net.src.fd), 12 + 2 * (SOCKFILTER_MAX - 13) + 9);
+	assert_int_equal(net_drop_inits_expire(&net, 150), 0);
+	assert_int_equal(net_drop_inits_count(&net), 0);
+	assert_int_equal(filter_len(net.src.fd), 0);
+	net_close(&net);
+}
+
 static void test_dual_stack_sources(void **state)
 {
 	(void)state;
@@ -703,6 +762,7 @@ int main(void)
 		cmocka_unit_test(test_eagain_policy),
 		cmocka_unit_test(test_ipv4_fallback),
 		cmocka_unit_test(test_gso_fallback),
+		cmocka_unit_test(test_drop_inits),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
