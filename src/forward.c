@@ -450,6 +450,30 @@ static void flood_from(struct node *n, const struct addr *src)
 		       addr_format_ip(src, as), HSGUARD_FLOOD, SOCKFILTER_SECS);
 }
 
+_Static_assert(SOCKFILTER_SALT_LEN == HSGUARD_SALT_LEN, "the kernel matches the salt hsguard keys");
+
+/*
+ * Copies of the handshake message m (its salt and key hash) came from HSGUARD_COPY_FLOOD
+ * other addresses within this tick: a replay flood, perhaps from random sources, that no
+ * address listing stops; the kernel drops messages with that salt and key hash for a while.
+ */
+static void copies_flood(struct node *n, const uint8_t *m)
+{
+	int r;
+
+	if (!n->udp)
+		return;
+	r = net_drop_inits_with(n->udp, m + 1, n->now);
+	if (r < 0)
+		log_rl(LOG_WARN, "cannot filter a handshake replay flood in the kernel: %s",
+		       strerror(-r));
+	else
+		log_rl(LOG_WARN,
+		       "copies of one handshake message came from %d other addresses within a "
+		       "second: the kernel drops them for %d s",
+		       HSGUARD_COPY_FLOOD, SOCKFILTER_SECS);
+}
+
 /*
  * The cheap filters every handshake message passes before it reaches a handshake state, a
  * signature check or the global limits of handle_init: a trusted key's hash (one SHA-256
@@ -479,6 +503,8 @@ static bool init_plausible(struct node *n, struct buf *b, const struct addr *src
 	}
 	if (!hsguard_salt_ok(&n->hsguard, m, src, n->now)) {
 		count_invalid(n, STATS_INV_REPLAY, b->len);
+		if (unlikely(hsguard_salt_copies(&n->hsguard, m, n->now) == HSGUARD_COPY_FLOOD))
+			copies_flood(n, m);
 		log_rl(LOG_DEBUG, "Ignoring a handshake from %s: a copy of another's",
 		       addr_format(src, as));
 		return false;

@@ -60,13 +60,31 @@ bool hsguard_salt_ok(struct hsguard *g, const uint8_t *msg, const struct addr *a
 	uint64_t t = tag(g, msg + 1, HSGUARD_SALT_LEN), from = tag(g, a->ip, sizeof(a->ip));
 	struct hsguard_salt *s = &g->salt[t % HSGUARD_SALTS];
 
-	if (s->tag == t && tick - s->tick < HSGUARD_SALT_TICKS)
-		return s->from == from;
+	if (s->tag == t && tick - s->tick < HSGUARD_SALT_TICKS) {
+		if (s->from == from)
+			return true;
+		if (s->copy_tick != tick) {
+			s->copy_tick = tick;
+			s->copies = 0;
+		}
+		if (s->copies < UINT32_MAX)
+			s->copies++;
+		return false;
+	}
+	s->copies = 0;
 	s->tag = t;
 	s->from = from;
 	s->tick = tick;
 	s->used = false;
 	return true;
+}
+
+uint32_t hsguard_salt_copies(const struct hsguard *g, const uint8_t *msg, int64_t tick)
+{
+	uint64_t t = tag(g, msg + 1, HSGUARD_SALT_LEN);
+	const struct hsguard_salt *s = &g->salt[t % HSGUARD_SALTS];
+
+	return s->tag == t && s->copy_tick == tick ? s->copies : 0;
 }
 
 static struct hsguard_salt *salt_slot(const struct hsguard *g, const uint8_t *msg, int64_t tick)

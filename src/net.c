@@ -40,6 +40,8 @@ int net_open(struct net *net, const struct addr *listen)
 	net->src.fd = -1;
 	memset(&net->t, 0, sizeof(net->t));
 	net->n_nogso = 0;
+	memset(&net->drop_ips, 0, sizeof(net->drop_ips));
+	memset(&net->drop_salts, 0, sizeof(net->drop_salts));
 	memset(&net->t.local, 0, sizeof(net->t.local));
 	if (listen)
 		bind_addr = *listen;
@@ -269,53 +271,79 @@ static void nogso_add(struct net *net, const struct addr *dst)
 	net->nogso[i].until = coarse_seconds() + NET_NOGSO_SECS;
 }
 
-/* Attaches the program for the listed addresses (or none). */
-static int flooders_apply(struct net *net)
+/* Attaches the program for what is listed (or none). */
+static int drops_apply(struct net *net)
 {
-	struct addr ips[SOCKFILTER_MAX];
+	struct addr ips[SOCKFILTER_MAX] = {0};
+	uint8_t salts[SOCKFILTER_MAX][SOCKFILTER_SALT_LEN];
+	struct sockfilter_list l = {.ips = ips,
+				    .n_ips = net->drop_ips.n,
+				    .salts = (const uint8_t(*)[SOCKFILTER_SALT_LEN])salts,
+				    .n_salts = net->drop_salts.n};
 
-	for (unsigned i = 0; i < net->n_flooders; i++)
-		ips[i] = net->flooders[i].ip;
-	return sockfilter_apply(net->src.fd, ips, net->n_flooders);
+	for (unsigned i = 0; i < net->drop_ips.n; i++)
+		memcpy(ips[i].ip, net->drop_ips.e[i].key, sizeof(ips[i].ip));
+	for (unsigned i = 0; i < net->drop_salts.n; i++)
+		memcpy(salts[i], net->drop_salts.e[i].key, SOCKFILTER_SALT_LEN);
+	return sockfilter_apply(net->src.fd, &l);
 }
 
-int net_drop_inits_from(struct net *net, const struct addr *a, int64_t now)
+/* Lists key (16 bytes, zero-padded) in d until now + SOCKFILTER_SECS, and applies. */
+static int drop_put(struct net *net, struct net_droplist *d, const uint8_t key[16], int64_t now)
 {
-	unsigned i, n = net->n_flooders;
-	struct addr ip = *a;
-	int r;
+	unsigned i, n = d->n;
 
-	ip.port = 0;
-	ip.scope = 0;
-	for (i = 0; i < n && !addr_equal(&net->flooders[i].ip, &ip); i++)
+	for (i = 0; i < n && memcmp(d->e[i].key, key, sizeof(d->e[i].key)) != 0; i++)
 		;
-	if (i == n && n == SOCKFILTER_MAX) {
+	if (i == n && n == SOCKFILTER_MAX) { /* full: the earliest expiry makes room */
 		i = 0;
 		for (unsigned k = 1; k < n; k++)
-			if (net->flooders[k].until < net->flooders[i].until)
+			if (d->e[k].until < d->e[i].until)
 				i = k;
 	}
-	__typeof__(net->flooders[0]) old = net->flooders[i];
-	net->flooders[i].ip = ip;
-	net->flooders[i].until = now + SOCKFILTER_SECS;
+	__typeof__(d->e[0]) old = d->e[i];
+	memcpy(d->e[i].key, key, sizeof(d->e[i].key));
+	d->e[i].until = now + SOCKFILTER_SECS;
 	if (i == n)
-		net->n_flooders++;
-	r = flooders_apply(net);
+		d->n++;
+	int r = drops_apply(net);
 	if (r < 0) {
-		net->flooders[i] = old;
-		net->n_flooders = n;
+		d->e[i] = old;
+		d->n = n;
 	}
 	return r;
 }
 
+int net_drop_inits_from(struct net *net, const struct addr *a, int64_t now)
+{
+	return drop_put(net, &net->drop_ips, a->ip, now);
+}
+
+int net_drop_inits_with(struct net *net, const uint8_t salt[static SOCKFILTER_SALT_LEN],
+			int64_t now)
+{
+	uint8_t key[16] = {0};
+
+	memcpy(key, salt, SOCKFILTER_SALT_LEN);
+	return drop_put(net, &net->drop_salts, key, now);
+}
+
+static bool drop_expire(struct net_droplist *d, int64_t now)
+{
+	unsigned n = d->n;
+
+	for (unsigned i = 0; i < d->n; i++)
+		if (d->e[i].until <= now)
+			d->e[i--] = d->e[--d->n];
+	return d->n != n;
+}
+
 int net_drop_inits_expire(struct net *net, int64_t now)
 {
-	unsigned n = net->n_flooders;
+	bool changed = drop_expire(&net->drop_ips, now);
 
-	for (unsigned i = 0; i < net->n_flooders; i++)
-		if (net->flooders[i].until <= now)
-			net->flooders[i--] = net->flooders[--net->n_flooders];
-	return net->n_flooders == n ? 0 : flooders_apply(net);
+	changed |= drop_expire(&net->drop_salts, now);
+	return changed ? drops_apply(net) : 0;
 }
 
 /* Datagrams left in the queue from cursor c on. */

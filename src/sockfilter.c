@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-/* sockfilter.c - classic BPF program dropping handshake messages from listed sources. */
+/* sockfilter.c - classic BPF program dropping listed sources' and salts' handshake messages. */
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -24,11 +24,12 @@ static uint32_t be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-size_t sockfilter_build(const struct addr *a, size_t n, struct sock_filter *prog)
+size_t sockfilter_build(const struct sockfilter_list *l, struct sock_filter *prog)
 {
-	size_t k = 0, n4 = 0;
+	const struct addr *a = l->ips;
+	size_t k = 0, n4 = 0, n = l->n_ips;
 
-	if (n > SOCKFILTER_MAX)
+	if (n > SOCKFILTER_MAX || l->n_salts > SOCKFILTER_MAX)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		n4 += addr_is_v4(&a[i]);
@@ -40,6 +41,25 @@ size_t sockfilter_build(const struct addr *a, size_t n, struct sock_filter *prog
 	prog[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, FRAME_INIT_MESSAGE, 1,
 						 0);
 	prog[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, ACCEPT);
+	/*
+	 * A listed salt and key hash, from anywhere: two words; a mismatch skips to the next.
+	 * Only in messages long enough to hold them (a load past the end would drop).
+	 */
+	if (l->n_salts) {
+		prog[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0);
+		prog[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K,
+							 UDP_HDR + 1 + SOCKFILTER_SALT_LEN, 0,
+							 (uint8_t)(5 * l->n_salts));
+	}
+	for (size_t i = 0; i < l->n_salts; i++) {
+		prog[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, UDP_HDR + 1);
+		prog[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+							 be32(l->salts[i]), 0, 3);
+		prog[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, UDP_HDR + 5);
+		prog[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+							 be32(l->salts[i] + 4), 0, 1);
+		prog[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, DROP);
+	}
 	/* IP version: the IPv4 part is 2 + 2 * n4 instructions long, the IPv6 part follows */
 	prog[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, NET(0));
 	prog[k++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 4);
@@ -71,12 +91,12 @@ size_t sockfilter_build(const struct addr *a, size_t n, struct sock_filter *prog
 	return k;
 }
 
-int sockfilter_apply(int fd, const struct addr *a, size_t n)
+int sockfilter_apply(int fd, const struct sockfilter_list *l)
 {
 	struct sock_filter prog[SOCKFILTER_INSNS];
 	struct sock_fprog fp = {.filter = prog};
 
-	if (n == 0) {
+	if (l->n_ips == 0 && l->n_salts == 0) {
 		int unused = 0; /* setsockopt wants an int-sized value even here */
 
 		/* ENOENT: nothing attached, which is what was asked for */
@@ -85,7 +105,7 @@ int sockfilter_apply(int fd, const struct addr *a, size_t n)
 			return -errno;
 		return 0;
 	}
-	fp.len = (unsigned short)sockfilter_build(a, n, prog);
+	fp.len = (unsigned short)sockfilter_build(l, prog);
 	if (fp.len == 0)
 		return -EINVAL;
 	/* replaces the previous program atomically: no datagram sees none */

@@ -22,6 +22,7 @@
 #define HSGUARD_SOURCES 512    /* per-source budget slots */
 #define HSGUARD_PER_SOURCE 64  /* init messages examined per source address per tick */
 #define HSGUARD_FLOOD 1024     /* init messages of any kind from one address in a tick: a flood */
+#define HSGUARD_COPY_FLOOD 256 /* copies of one message from other addresses in a tick */
 #define HSGUARD_SALTS 2048     /* recent (salt, key hash) pairs remembered */
 #define HSGUARD_SALT_TICKS 300 /* how long a salt stays tied to its first sender */
 #define HSGUARD_SALT_LEN 8     /* salt and key hash of an init message (PROTOCOL.md 2.2) */
@@ -38,6 +39,8 @@ struct hsguard_salt {
 	uint64_t from; /* the source's tag */
 	int64_t tick;
 	bool used;     /* a responder state was made from it */
+	int64_t copy_tick;
+	uint32_t copies; /* copies from other addresses in copy_tick */
 };
 
 struct hsguard {
@@ -66,6 +69,11 @@ bool hsguard_source_ok(struct hsguard *g, const struct addr *a, int64_t tick);
  * a replayed or forged message. Otherwise the pair is remembered as a's.
  */
 bool hsguard_salt_ok(struct hsguard *g, const uint8_t *msg, const struct addr *a, int64_t tick);
+/*
+ * How many copies of msg's salt and key hash hsguard_salt_ok() refused in tick. Reaching
+ * HSGUARD_COPY_FLOOD marks a replay flood (a sender resends from its own address).
+ */
+uint32_t hsguard_salt_copies(const struct hsguard *g, const uint8_t *msg, int64_t tick);
 
 /*
  * A responder state was made from msg (its first 1 + HSGUARD_SALT_LEN bytes): the same

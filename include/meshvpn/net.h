@@ -63,6 +63,15 @@ struct net_rx_scratch {
  * The socket. As a transport (net_transport()), t.local is the bound address and port
  * (getsockname, normalised) and t.stats its counters; the transport's queue is txq.
  */
+/* What the kernel drops for a while (sockfilter.h). */
+struct net_droplist {
+	struct {
+		uint8_t key[16]; /* an IP address, or a salt and key hash (the first 8 bytes) */
+		int64_t until;	 /* monotonic seconds */
+	} e[SOCKFILTER_MAX];
+	unsigned n;
+};
+
 struct net {
 	struct transport t;
 	struct loop_src src; /* src.fd is the socket; register it with loop_add() */
@@ -74,11 +83,8 @@ struct net {
 		int64_t until;
 	} nogso[NET_NOGSO]; /* GSO refused for these destinations (EMSGSIZE) */
 	unsigned n_nogso;
-	struct {
-		struct addr ip; /* port 0 */
-		int64_t until;	/* monotonic seconds */
-	} flooders[SOCKFILTER_MAX]; /* their handshake messages are dropped in the kernel */
-	unsigned n_flooders;
+	/* handshake messages dropped in the kernel: from these IP addresses, with these salts */
+	struct net_droplist drop_ips, drop_salts;
 	struct loop *loop;  /* set by the transport's attach */
 	struct net_rx_scratch rxs;
 	struct net_tx txq;  /* the transport's queue */
@@ -159,12 +165,15 @@ int net_sendto(struct net *net, const uint8_t *data, size_t len, const struct ad
  * room. Cold path: one setsockopt. 0 or -errno (the list is then as before).
  */
 int net_drop_inits_from(struct net *net, const struct addr *a, int64_t now) WUR;
+/* The same for handshake messages carrying salt (salt and key hash), from any address. */
+int net_drop_inits_with(struct net *net, const uint8_t salt[static SOCKFILTER_SALT_LEN],
+			int64_t now) WUR;
 /* Lifts the listings that expired by now (once a second). 0 or -errno. */
 int net_drop_inits_expire(struct net *net, int64_t now) WUR;
-/* Addresses listed now. */
+/* Addresses and salts listed now. */
 static inline unsigned net_drop_inits_count(const struct net *net)
 {
-	return net->n_flooders;
+	return net->drop_ips.n + net->drop_salts.n;
 }
 
 #endif

@@ -88,6 +88,28 @@ static void test_salt_copies(void **state)
 	assert_false(hsguard_salt_ok(g, m1, &a, 10 + HSGUARD_SALT_TICKS));
 }
 
+/* Copies refused per salt and tick: what marks a replay flood. */
+static void test_salt_copy_count(void **state)
+{
+	struct hsguard *g = *state;
+	struct addr a = addr4(1, 3210), b = addr4(2, 3210);
+	uint8_t m[16] = {0xff, 1, 2, 3, 4, 5, 6, 7, 8}, other[16] = {0xff, 9};
+
+	assert_true(hsguard_salt_ok(g, m, &a, 50));
+	assert_int_equal(hsguard_salt_copies(g, m, 50), 0);
+	for (uint32_t i = 1; i <= HSGUARD_COPY_FLOOD; i++) {
+		struct addr src = addr4((uint8_t)(2 + i % 200), (uint16_t)i);
+		assert_false(hsguard_salt_ok(g, m, &src, 50));
+		assert_true(hsguard_salt_ok(g, m, &a, 50)); /* the sender's resends do not count */
+		assert_int_equal(hsguard_salt_copies(g, m, 50), i);
+	}
+	assert_int_equal(hsguard_salt_copies(g, other, 50), 0);
+	/* a new tick counts anew */
+	assert_int_equal(hsguard_salt_copies(g, m, 51), 0);
+	assert_false(hsguard_salt_ok(g, m, &b, 51));
+	assert_int_equal(hsguard_salt_copies(g, m, 51), 1);
+}
+
 static void test_salt_used(void **state)
 {
 	struct hsguard *g = *state;
@@ -147,6 +169,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_sources, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_salt_copies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_salt_used, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_salt_copy_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keyed, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

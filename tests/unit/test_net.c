@@ -285,8 +285,7 @@ static void test_drop_inits(void **state)
 	a.port = 4000;
 	assert_int_equal(net_drop_inits_from(&net, &a, 101), 0);
 	assert_int_equal(net_drop_inits_count(&net), 1);
-	assert_int_equal(net.flooders[0].until, 101 + SOCKFILTER_SECS);
-	assert_int_equal(net.flooders[0].ip.port, 0);
+	assert_int_equal(net.drop_ips.e[0].until, 101 + SOCKFILTER_SECS);
 	for (unsigned i = 1; i < SOCKFILTER_MAX; i++) {
 		snprintf(ip, sizeof(ip), "192.0.2.%u", i);
 		make_addr(&b, ip, 3210);
@@ -301,11 +300,22 @@ static void test_drop_inits(void **state)
 	assert_int_equal(filter_len(net.src.fd), 12 + 2 * (SOCKFILTER_MAX - 1) + 9);
 	make_addr(&b, "192.0.2.1", 0);
 	for (unsigned i = 0; i < SOCKFILTER_MAX; i++)
-		assert_false(addr_equal(&net.flooders[i].ip, &b));
-	/* expiry: 127.0.0.2 (until 111) and 192.0.2.2..12 (until 111..121) */
+		assert_memory_not_equal(net.drop_ips.e[i].key, b.ip, sizeof(b.ip));
+	/* salts have a list of their own: 2 + 5 instructions for the first, 5 for the next */
+	const uint8_t s1[SOCKFILTER_SALT_LEN] = {1, 2, 3, 4, 5, 6, 7, 8};
+	const uint8_t s2[SOCKFILTER_SALT_LEN] = {9};
+	assert_int_equal(net_drop_inits_with(&net, s1, 110), 0);
+	assert_int_equal(net_drop_inits_with(&net, s2, 111), 0);
+	assert_int_equal(net_drop_inits_with(&net, s1, 111), 0);
+	assert_int_equal(net.drop_salts.n, 2);
+	assert_int_equal(net_drop_inits_count(&net), SOCKFILTER_MAX + 2);
+	assert_int_equal(filter_len(net.src.fd), 12 + 2 * (SOCKFILTER_MAX - 1) + 9 + 2 + 5 * 2);
+	/* expiry: nothing by 110; by 121 127.0.0.2 (until 111), 192.0.2.2..12 (until 111..121)
+	 * and both salts (s1 refreshed to 121) */
 	assert_int_equal(net_drop_inits_expire(&net, 110), 0);
-	assert_int_equal(net_drop_inits_count(&net), SOCKFILTER_MAX);
+	assert_int_equal(net_drop_inits_count(&net), SOCKFILTER_MAX + 2);
 	assert_int_equal(net_drop_inits_expire(&net, 121), 0);
+	assert_int_equal(net.drop_salts.n, 0);
 	assert_int_equal(net_drop_inits_count(&net), SOCKFILTER_MAX - 12);
 	assert_int_equal(filter_len(net.src.fd), 12 + 2 * (SOCKFILTER_MAX - 13) + 9);
 	assert_int_equal(net_drop_inits_expire(&net, 150), 0);

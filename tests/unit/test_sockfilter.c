@@ -2,7 +2,8 @@
 /*
  * test_sockfilter.c - the kernel drops handshake messages of listed sources and nothing
  * else: the program is attached to a real dual-stack UDP socket on the loopback device and
- * datagrams are sent to it from listed and unlisted IPv4 and IPv6 addresses.
+ * datagrams are sent to it from listed and unlisted IPv4 and IPv6 addresses, with listed
+ * and unlisted salts.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -129,21 +130,53 @@ static const uint8_t init_msg[] = { 0xff, 0x82, 0x01, 0x02, 0x03, 0x04, 0x05, 0x
 static const uint8_t data_msg[] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88 };
 static const uint8_t ff_only[] = { 0xff };
 
-static void test_build_sizes(void **state)
+/* A list of n addresses from a and ns salts from salts. */
+static struct sockfilter_list list(const struct addr *a, size_t n,
+				   const uint8_t (*salts)[SOCKFILTER_SALT_LEN], size_t ns)
+{
+	return (struct sockfilter_list){.ips = a, .n_ips = n, .salts = salts, .n_salts = ns};
+}
+
+static size_t build(const struct addr *a, size_t n, const uint8_t (*salts)[SOCKFILTER_SALT_LEN],
+		    size_t ns)
 {
 	struct sock_filter prog[SOCKFILTER_INSNS];
+	struct sockfilter_list l = list(a, n, salts, ns);
+
+	return sockfilter_build(&l, prog);
+}
+
+static int apply(const struct rig *r, const struct addr *a, size_t n,
+		 const uint8_t (*salts)[SOCKFILTER_SALT_LEN], size_t ns)
+{
+	struct sockfilter_list l = list(a, n, salts, ns);
+
+	return sockfilter_apply(r->rx, &l);
+}
+
+static void test_build_sizes(void **state)
+{
 	struct addr a[SOCKFILTER_MAX + 1];
+	uint8_t salts[SOCKFILTER_MAX + 1][SOCKFILTER_SALT_LEN] = {{0}};
 
 	(void)state;
 	for (size_t i = 0; i <= SOCKFILTER_MAX; i++)
 		a[i] = parse(i % 2 ? "192.0.2.7" : "[2001:db8::7]");
-	assert_int_equal(sockfilter_build(a, 0, prog), 12);
+	assert_int_equal(build(a, 0, NULL, 0), 12);
 	/* an IPv4 address costs two instructions, an IPv6 one nine */
-	assert_int_equal(sockfilter_build(a + 1, 1, prog), 14);
-	assert_int_equal(sockfilter_build(a, 1, prog), 21);
-	assert_int_equal(sockfilter_build(a, SOCKFILTER_MAX, prog),
-		     12 + 2 * SOCKFILTER_MAX / 2 + 9 * SOCKFILTER_MAX / 2);
-	assert_int_equal(sockfilter_build(a, SOCKFILTER_MAX + 1, prog), 0);
+	assert_int_equal(build(a + 1, 1, NULL, 0), 14);
+	assert_int_equal(build(a, 1, NULL, 0), 21);
+	assert_int_equal(build(a, SOCKFILTER_MAX, NULL, 0),
+			 12 + 2 * SOCKFILTER_MAX / 2 + 9 * SOCKFILTER_MAX / 2);
+	assert_int_equal(build(a, SOCKFILTER_MAX + 1, NULL, 0), 0);
+	/* salts: a length check, then five each */
+	assert_int_equal(build(a, 0, salts, 1), 12 + 2 + 5);
+	assert_int_equal(build(a, 0, salts, SOCKFILTER_MAX), 12 + 2 + 5 * SOCKFILTER_MAX);
+	assert_int_equal(build(a, 0, salts, SOCKFILTER_MAX + 1), 0);
+	/* the longest fits the buffer the header sizes */
+	for (size_t i = 0; i < SOCKFILTER_MAX; i++)
+		a[i] = parse("[2001:db8::7]");
+	assert_int_equal(build(a, SOCKFILTER_MAX, salts, SOCKFILTER_MAX), SOCKFILTER_INSNS);
 }
 
 static void test_ipv4(void **state)
@@ -153,7 +186,7 @@ static void test_ipv4(void **state)
 
 	/* nothing attached: everything arrives */
 	assert_true(passes(r, r->tx4[1], false, init_msg, sizeof(init_msg)));
-	assert_int_equal(sockfilter_apply(r->rx, listed, 3), 0);
+	assert_int_equal(apply(r, listed, 3, NULL, 0), 0);
 	/* the listed source's handshake messages are dropped, whatever their length */
 	assert_false(passes(r, r->tx4[1], false, init_msg, sizeof(init_msg)));
 	assert_false(passes(r, r->tx4[1], false, ff_only, sizeof(ff_only)));
@@ -163,13 +196,13 @@ static void test_ipv4(void **state)
 	/* another source's handshake messages arrive */
 	assert_true(passes(r, r->tx4[0], false, init_msg, sizeof(init_msg)));
 	/* a new list replaces the old one */
-	assert_int_equal(sockfilter_apply(r->rx, listed, 2), 0);
+	assert_int_equal(apply(r, listed, 2, NULL, 0), 0);
 	assert_true(passes(r, r->tx4[1], false, init_msg, sizeof(init_msg)));
-	assert_int_equal(sockfilter_apply(r->rx, listed + 2, 1), 0);
+	assert_int_equal(apply(r, listed + 2, 1, NULL, 0), 0);
 	assert_false(passes(r, r->tx4[1], false, init_msg, sizeof(init_msg)));
 	/* an empty list detaches it, twice is fine */
-	assert_int_equal(sockfilter_apply(r->rx, NULL, 0), 0);
-	assert_int_equal(sockfilter_apply(r->rx, NULL, 0), 0);
+	assert_int_equal(apply(r, NULL, 0, NULL, 0), 0);
+	assert_int_equal(apply(r, NULL, 0, NULL, 0), 0);
 	assert_true(passes(r, r->tx4[1], false, init_msg, sizeof(init_msg)));
 }
 
@@ -181,15 +214,49 @@ static void test_ipv6(void **state)
 
 	if (r->tx6 < 0)
 		skip();
-	assert_int_equal(sockfilter_apply(r->rx, listed, 2), 0);
+	assert_int_equal(apply(r, listed, 2, NULL, 0), 0);
 	assert_true(passes(r, r->tx6, true, init_msg, sizeof(init_msg)));
 	assert_false(passes(r, r->tx4[0], false, init_msg, sizeof(init_msg)));
-	assert_int_equal(sockfilter_apply(r->rx, listed, 3), 0);
+	assert_int_equal(apply(r, listed, 3, NULL, 0), 0);
 	assert_false(passes(r, r->tx6, true, init_msg, sizeof(init_msg)));
 	assert_true(passes(r, r->tx6, true, data_msg, sizeof(data_msg)));
 	assert_true(passes(r, r->tx4[1], false, init_msg, sizeof(init_msg)));
-	assert_int_equal(sockfilter_apply(r->rx, NULL, 0), 0);
+	assert_int_equal(apply(r, NULL, 0, NULL, 0), 0);
 	assert_true(passes(r, r->tx6, true, init_msg, sizeof(init_msg)));
+}
+
+/* A listed salt and key hash is dropped from any address, and only in handshake messages. */
+static void test_salts(void **state)
+{
+	struct rig *r = *state;
+	const uint8_t salts[][SOCKFILTER_SALT_LEN] = {
+		{ 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80 },
+		{ 0x82, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07 }, /* init_msg's */
+	};
+	uint8_t other[sizeof(init_msg)], data[sizeof(init_msg)];
+	struct addr listed = parse("192.0.2.9");
+
+	memcpy(other, init_msg, sizeof(other));
+	other[8] ^= 1; /* the same salt, another key hash */
+	memcpy(data, init_msg, sizeof(data));
+	data[0] = 0x00;
+	assert_int_equal(apply(r, &listed, 1, salts, 1), 0);
+	assert_true(passes(r, r->tx4[0], false, init_msg, sizeof(init_msg)));
+	assert_int_equal(apply(r, &listed, 1, salts, 2), 0);
+	assert_false(passes(r, r->tx4[0], false, init_msg, sizeof(init_msg)));
+	assert_false(passes(r, r->tx4[1], false, init_msg, sizeof(init_msg)));
+	if (r->tx6 >= 0)
+		assert_false(passes(r, r->tx6, true, init_msg, sizeof(init_msg)));
+	assert_true(passes(r, r->tx4[0], false, other, sizeof(other)));
+	assert_true(passes(r, r->tx4[0], false, data, sizeof(data)));
+	/* too short to hold a salt: not dropped for one (the node counts it as malformed) */
+	assert_true(passes(r, r->tx4[0], false, init_msg, 8));
+	assert_true(passes(r, r->tx4[0], false, ff_only, sizeof(ff_only)));
+	/* salts only, no address */
+	assert_int_equal(apply(r, NULL, 0, salts + 1, 1), 0);
+	assert_false(passes(r, r->tx4[1], false, init_msg, sizeof(init_msg)));
+	assert_int_equal(apply(r, NULL, 0, NULL, 0), 0);
+	assert_true(passes(r, r->tx4[1], false, init_msg, sizeof(init_msg)));
 }
 
 int main(void)
@@ -198,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_build_sizes),
 		cmocka_unit_test_setup_teardown(test_ipv4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_salts, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
