@@ -17,6 +17,7 @@
 # PIN=1: the nodes, iperf3 and ping on CPU 0, the attacker on CPU 1 (taskset), so the flood
 # competes with the tunnel for the node's own core only, not for the attacker's.
 # NOIPERF=1: no iperf3, to see what the attacks alone cost node A (CPU column).
+# CONDS="base pingR": only these conditions. PERF=DIR: a perf profile of node A per run.
 # Needs root, iperf3 and the tools (make all tools). Prints one line per run and a table
 # of medians. Not a test: nothing here passes or fails.
 #   sudo nice sh tests/bench/hostile-flood.sh [REPS [SECONDS]]
@@ -68,7 +69,7 @@ attack() { # CONDITION: the attack for it in the background, its PID in $apid
 	sleep 1
 }
 
-CONDS="base closed ping1 pingR pingRkey garbage"
+CONDS=${CONDS:-"base closed ping1 pingR pingRkey garbage"}
 for r in $(seq 1 "$REPS"); do
 	for c in $CONDS; do
 		attack "$c"
@@ -76,6 +77,10 @@ for r in $(seq 1 "$REPS"); do
 		ip netns exec "$(ns b)" $TS0 ping -i 0.1 -c $((SECS * 10)) -W 2 -q 10.9.0.1 \
 			>"$T_DIR/ping.out" 2>&1 &
 		ppid=$!
+		if [ -n "$PERF" ]; then # where node A's time goes: perf report -i DIR/COND-ROUND.data
+			perf record -q -g -p "$(t_pid a)" -o "$PERF/$c-$r.data" -- sleep "$SECS" \
+				>/dev/null 2>&1 &
+		fi
 		if [ -n "$NOIPERF" ]; then
 			echo '"sum_received": { "bits_per_second": 0 }' >"$T_DIR/iperf.json"
 			sleep "$SECS"
