@@ -6,7 +6,8 @@
 # real B -> A traffic captured before, from B's address (spoofed) and from strangers. Then
 # a handshake flood of 50,000 PINGs/s (well-formed with a bad signature, with a random key
 # hash, and replays of B's real PING), from one stranger and from random sources, while a
-# trusted node C connects to A. Throughout: both nodes stay up, pings across the tunnel
+# trusted node C connects to A (and, during random sources knowing A's public key, a new
+# node D that A learns of from B). Throughout: both nodes stay up, pings across the tunnel
 # lose nothing, A counts the drops by reason, its log grows by rate-limited lines only, and
 # replayed DATA never reaches A's device.
 . "$(dirname "$0")/lib.sh"
@@ -15,8 +16,8 @@ TOOLS=${MESHVPN_TOOLS:-$(cd "$(dirname "$0")/../.." && pwd)/build/tools}
 FORGE=$TOOLS/forge
 [ -x "$FORGE" ] || fail "test tool $FORGE missing (make tools)"
 
-t_lan a 192.0.2.1 b 192.0.2.2 c 192.0.2.3 x 192.0.2.66
-for n in a b c; do
+t_lan a 192.0.2.1 b 192.0.2.2 c 192.0.2.3 d 192.0.2.4 x 192.0.2.66
+for n in a b c d; do
 	printf 'management:\n  socket: %s\n' "$T_DIR/$n.sock" >"$T_DIR/$n.net"
 done
 common="-t tun -d mv%d -l 3210 -m router --no-port-forwarding -p hostile-input -v"
@@ -178,5 +179,34 @@ for src in "-x 192.0.2.66" "-R" "-x 192.0.2.66 -P $pub -k badsig"; do
 	t_stop c
 	t_ping b 10.9.0.1 3 || fail "tunnel broken after flood $i"
 done
+
+# 5. 50,000 PINGs/s from random sources by somebody who knows A's public key: every one is a
+# candidate for a signature check, far over the global budget, and nothing marks the real
+# ones. A node A has never heard of gets through only by luck (the budget's share of the
+# flood), but a new node D that knows B joins A all the same: B tells A about D (NODE_INFO;
+# D's address was never seen by A) and A's own handshake with D never meets the budget.
+lines0=$(wc -l <"$T_DIR/a.log") t0=$(date +%s)
+snapshot flood4a
+pinger flood4 b 10.9.0.1 28
+t_spawn x flood4 "$FORGE" flood -t 192.0.2.1:3210 -c "$T_DIR/real.cap" -R -P "$pub" -k badsig \
+	-d 30 -s 4
+sleep 2
+t_node d --config "$T_DIR/d.net" $common --ip 10.9.0.4/24 -c 192.0.2.2
+a_new() { tail -n +$((lines0 + 1)) "$T_DIR/a.log" | grep -q "$1"; }
+t_wait 25 a_new "Connected to 192.0.2.4:3210" || fail "A did not connect to D during flood 4"
+t_alive flood4 || fail "flood 4 ended before A connected to D"
+t_ping a 10.9.0.4 3 || fail "no traffic A -> D during flood 4"
+by="D's handshake (the budget's luck)"
+a_new "Connecting to 192.0.2.4:3210" && by="its own handshake"
+log "A connected to D (known from B) during flood 4 after $(($(date +%s) - t0 - 2)) s by $by"
+lossless flood4
+t_wait 10 sh -c "! kill -0 $(t_pid flood4)"
+cat "$T_DIR/flood4.log" >&2
+grep -q "^rate *[0-9]\{5\}" "$T_DIR/flood4.log" || fail "flood 4 below 10,000/s"
+alive "flood 4"
+snapshot flood4b
+grew flood4a flood4b handshake-limited
+logged "$lines0" "$t0" "flood 4"
+t_stop d
 log "hostile ok"
 exit 0
