@@ -80,6 +80,7 @@ for r in $(seq 1 "$REPS"); do
 		if [ -n "$PERF" ]; then # where node A's time goes: perf report -i DIR/COND-ROUND.data
 			perf record -q -g -p "$(t_pid a)" -o "$PERF/$c-$r.data" -- sleep "$SECS" \
 				>/dev/null 2>&1 &
+			T_PIDS="$T_PIDS $!:perf" perfpid=$!
 		fi
 		if [ -n "$NOIPERF" ]; then
 			echo '"sum_received": { "bits_per_second": 0 }' >"$T_DIR/iperf.json"
@@ -89,6 +90,7 @@ for r in $(seq 1 "$REPS"); do
 				>"$T_DIR/iperf.json" 2>&1
 		fi
 		wait $ppid
+		[ -n "$PERF" ] && wait "$perfpid"
 		c1=$(cpu)
 		[ -n "$apid" ] && wait "$apid"
 		bps='s/.*"bits_per_second":[[:space:]]*\([0-9.e+]*\).*/\1/p'

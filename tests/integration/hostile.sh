@@ -87,6 +87,31 @@ rcvbuf_errors() {
 		awk '/RcvbufErrors/ {printf "%s %s ", $1, $2}'
 }
 alive() { for n in a b; do t_alive "$n" || fail "node $n died during $1"; done; }
+# flood_start I SECONDS PINGSECS FORGE-ARGS...: flood I at A for SECONDS, B pinging A for
+# PINGSECS meanwhile
+flood_start() {
+	_fi=$1 _fs=$2 _fp=$3
+	shift 3
+	lines0=$(wc -l <"$T_DIR/a.log") t0=$(date +%s)
+	snapshot "flood${_fi}a"
+	pinger "flood$_fi" b 10.9.0.1 "$_fp"
+	t_spawn x "flood$_fi" "$FORGE" flood -t 192.0.2.1:3210 -c "$T_DIR/real.cap" "$@" -d "$_fs" -s "$_fi"
+	sleep 2
+}
+# flood_end I REASON...: no ping lost, the flood ran at its rate, both nodes alive, each
+# REASON grew, A's log stayed bounded
+flood_end() {
+	_fi=$1
+	shift
+	lossless "flood$_fi"
+	t_wait 10 sh -c "! kill -0 $(t_pid "flood$_fi")"
+	cat "$T_DIR/flood$_fi.log" >&2
+	grep -q "^rate *[0-9]\{5\}" "$T_DIR/flood$_fi.log" || fail "flood $_fi below 10,000/s"
+	alive "flood $_fi"
+	snapshot "flood${_fi}b"
+	grew "flood${_fi}a" "flood${_fi}b" "$@"
+	logged "$lines0" "$t0" "flood $_fi"
+}
 
 # 1. real B -> A traffic, from B's first PING on, captured on A's side of the LAN
 t_spawn a capture "$FORGE" capture ul0 192.0.2.2 192.0.2.1 3210 300 "$T_DIR/real.cap" 25
@@ -147,25 +172,13 @@ pub=$(sed -n 's/.* Public key: \([0-9A-Za-z]*\)$/\1/p' "$T_DIR/a.log" | head -n 
 i=0
 for src in "-x 192.0.2.66" "-R" "-x 192.0.2.66 -P $pub -k badsig"; do
 	i=$((i + 1))
-	name=flood$i
 	case $i in 3) reasons=handshake-limited ;; *) reasons="handshake-untrusted replay" ;; esac
-	lines0=$(wc -l <"$T_DIR/a.log") t0=$(date +%s)
-	snapshot "${name}a"
-	pinger "$name" b 10.9.0.1 12
-	t_spawn x "$name" "$FORGE" flood -t 192.0.2.1:3210 -c "$T_DIR/real.cap" $src -d 12 -s $i
-	sleep 2
+	flood_start $i 12 12 $src
 	t_node c --config "$T_DIR/c.net" $common --ip 10.9.0.3/24 -c 192.0.2.1
 	t_wait_ping 9 c 10.9.0.1 || fail "trusted C did not connect during flood $i ($src)"
-	t_alive "$name" || fail "flood $i ended before C connected"
+	t_alive "flood$i" || fail "flood $i ended before C connected"
 	log "C connected to A during flood $i ($src)"
-	lossless "$name"
-	t_wait 5 sh -c "! kill -0 $(t_pid "$name")"
-	cat "$T_DIR/$name.log" >&2
-	grep -q "^rate *[0-9]\{5\}" "$T_DIR/$name.log" || fail "flood $i below 10,000/s"
-	alive "flood $i"
-	snapshot "${name}b"
-	grew "${name}a" "${name}b" $reasons
-	logged "$lines0" "$t0" "flood $i"
+	flood_end $i $reasons
 	# one stranger far over any peer's rate: the kernel drops its handshake messages
 	case $i in 1 | 3)
 		grep -q "192.0.2.66 sent [0-9]* handshake messages within a second: the kernel drops" \
@@ -185,12 +198,7 @@ done
 # ones. A node A has never heard of gets through only by luck (the budget's share of the
 # flood), but a new node D that knows B joins A all the same: B tells A about D (NODE_INFO;
 # D's address was never seen by A) and A's own handshake with D never meets the budget.
-lines0=$(wc -l <"$T_DIR/a.log") t0=$(date +%s)
-snapshot flood4a
-pinger flood4 b 10.9.0.1 28
-t_spawn x flood4 "$FORGE" flood -t 192.0.2.1:3210 -c "$T_DIR/real.cap" -R -P "$pub" -k badsig \
-	-d 30 -s 4
-sleep 2
+flood_start 4 30 28 -R -P "$pub" -k badsig
 t_node d --config "$T_DIR/d.net" $common --ip 10.9.0.4/24 -c 192.0.2.2
 a_new() { tail -n +$((lines0 + 1)) "$T_DIR/a.log" | grep -q "$1"; }
 t_wait 25 a_new "Connected to 192.0.2.4:3210" || fail "A did not connect to D during flood 4"
@@ -199,14 +207,7 @@ t_ping a 10.9.0.4 3 || fail "no traffic A -> D during flood 4"
 by="D's handshake (the budget's luck)"
 a_new "Connecting to 192.0.2.4:3210" && by="its own handshake"
 log "A connected to D (known from B) during flood 4 after $(($(date +%s) - t0 - 2)) s by $by"
-lossless flood4
-t_wait 10 sh -c "! kill -0 $(t_pid flood4)"
-cat "$T_DIR/flood4.log" >&2
-grep -q "^rate *[0-9]\{5\}" "$T_DIR/flood4.log" || fail "flood 4 below 10,000/s"
-alive "flood 4"
-snapshot flood4b
-grew flood4a flood4b handshake-limited
-logged "$lines0" "$t0" "flood 4"
+flood_end 4 handshake-limited
 t_stop d
 log "hostile ok"
 exit 0
